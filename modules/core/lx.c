@@ -1,0 +1,326 @@
+/*
+ * The base vocabulary declared in lx.h: errors, aborting allocation, the
+ * growable buffer, JSON log lines and clocks.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lx.h"
+
+static enum lx_log_level log_level = LX_LOG_INFO;
+
+int
+lx_err_set(
+    struct lx_err *err, int status, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL)
+		return (-1);
+	err->status = status;
+	snprintf(err->code, sizeof(err->code), "%s", code);
+	va_start(ap, fmt);
+	vsnprintf(err->detail, sizeof(err->detail), fmt, ap);
+	va_end(ap);
+	return (-1);
+}
+
+void
+lx_err_clear(struct lx_err *err)
+{
+	if (err == NULL)
+		return;
+	err->status = 0;
+	err->code[0] = '\0';
+	err->detail[0] = '\0';
+}
+
+static void
+oom(size_t n)
+{
+	char msg[96];
+	int len;
+
+	len = snprintf(
+	    msg, sizeof(msg), "luxima: out of memory (%zu bytes)\n", n);
+	if (len > 0 && write(STDERR_FILENO, msg, (size_t)len) < 0)
+		abort();
+	abort();
+}
+
+void *
+lx_malloc(size_t n)
+{
+	void *p;
+
+	if ((p = malloc(n == 0 ? 1 : n)) == NULL)
+		oom(n);
+	return (p);
+}
+
+void *
+lx_calloc(size_t n, size_t size)
+{
+	void *p;
+
+	if ((p = calloc(n == 0 ? 1 : n, size == 0 ? 1 : size)) == NULL)
+		oom(n * size);
+	return (p);
+}
+
+void *
+lx_realloc(void *p, size_t n)
+{
+	void *q;
+
+	if ((q = realloc(p, n == 0 ? 1 : n)) == NULL)
+		oom(n);
+	return (q);
+}
+
+char *
+lx_strdup(const char *s)
+{
+	return (lx_strndup(s, strlen(s)));
+}
+
+char *
+lx_strndup(const char *s, size_t n)
+{
+	char *p;
+
+	p = lx_malloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return (p);
+}
+
+char *
+lx_asprintf(const char *fmt, ...)
+{
+	struct lx_buf b;
+	va_list ap;
+
+	lx_buf_init(&b);
+	va_start(ap, fmt);
+	lx_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	if (b.data == NULL)
+		return (lx_strdup(""));
+	return (lx_buf_take(&b));
+}
+
+void
+lx_free(void *p)
+{
+	free(p);
+}
+
+void
+lx_buf_init(struct lx_buf *b)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+void
+lx_buf_cleanup(struct lx_buf *b)
+{
+	free(b->data);
+	lx_buf_init(b);
+}
+
+void
+lx_buf_reset(struct lx_buf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+static void
+buf_grow(struct lx_buf *b, size_t extra)
+{
+	size_t need, cap;
+
+	need = b->len + extra + 1;
+	if (need <= b->cap)
+		return;
+	cap = b->cap ? b->cap : 256;
+	while (cap < need)
+		cap *= 2;
+	b->data = lx_realloc(b->data, cap);
+	b->cap = cap;
+}
+
+void
+lx_buf_add(struct lx_buf *b, const void *p, size_t n)
+{
+	buf_grow(b, n);
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void
+lx_buf_adds(struct lx_buf *b, const char *s)
+{
+	lx_buf_add(b, s, strlen(s));
+}
+
+void
+lx_buf_vaddf(struct lx_buf *b, const char *fmt, va_list ap)
+{
+	va_list cp;
+	int n;
+
+	va_copy(cp, ap);
+	n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		return;
+	buf_grow(b, (size_t)n);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+}
+
+void
+lx_buf_addf(struct lx_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	lx_buf_vaddf(b, fmt, ap);
+	va_end(ap);
+}
+
+void
+lx_buf_add_json_str(struct lx_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p;
+	char esc[6];
+
+	lx_buf_add(b, "\"", 1);
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		switch (*p) {
+		case '"':
+			lx_buf_add(b, "\\\"", 2);
+			break;
+		case '\\':
+			lx_buf_add(b, "\\\\", 2);
+			break;
+		case '\n':
+			lx_buf_add(b, "\\n", 2);
+			break;
+		case '\r':
+			lx_buf_add(b, "\\r", 2);
+			break;
+		case '\t':
+			lx_buf_add(b, "\\t", 2);
+			break;
+		default:
+			if (*p < 0x20) {
+				memcpy(esc, "\\u00", 4);
+				esc[4] = hex[*p >> 4];
+				esc[5] = hex[*p & 15];
+				lx_buf_add(b, esc, 6);
+			} else
+				lx_buf_add(b, p, 1);
+		}
+	}
+	lx_buf_add(b, "\"", 1);
+}
+
+char *
+lx_buf_take(struct lx_buf *b)
+{
+	char *p;
+
+	if (b->data == NULL)
+		lx_buf_add(b, "", 0);
+	p = b->data;
+	lx_buf_init(b);
+	return (p);
+}
+
+void
+lx_log_set_level(enum lx_log_level level)
+{
+	log_level = level;
+}
+
+void
+lx_log_json(const char *json_object, size_t len)
+{
+	struct lx_buf b;
+	ssize_t n;
+	size_t off;
+
+	lx_buf_init(&b);
+	lx_buf_add(&b, json_object, len);
+	lx_buf_add(&b, "\n", 1);
+	for (off = 0; off < b.len; off += (size_t)n) {
+		n = write(STDERR_FILENO, b.data + off, b.len - off);
+		if (n < 0 && errno == EINTR) {
+			n = 0;
+			continue;
+		}
+		if (n <= 0)
+			break;
+	}
+	lx_buf_cleanup(&b);
+}
+
+void
+lx_log(enum lx_log_level level, const char *fmt, ...)
+{
+	static const char *names[] = { "debug", "info", "warn", "error" };
+	struct lx_buf b, msg;
+	struct timespec ts;
+	struct tm tm;
+	char when[40];
+	va_list ap;
+
+	if (level < log_level)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	lx_buf_init(&msg);
+	va_start(ap, fmt);
+	lx_buf_vaddf(&msg, fmt, ap);
+	va_end(ap);
+	lx_buf_init(&b);
+	lx_buf_addf(&b, "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"msg\":", when,
+	    ts.tv_nsec / 1000000, names[level]);
+	lx_buf_add_json_str(&b, msg.data ? msg.data : "");
+	lx_buf_adds(&b, "}");
+	lx_log_json(b.data, b.len);
+	lx_buf_cleanup(&b);
+	lx_buf_cleanup(&msg);
+}
+
+int64_t
+lx_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+int64_t
+lx_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+}

@@ -1,0 +1,110 @@
+/*
+ * The encrypted store: opening the SQLCipher database in the data folder
+ * with a key from the environment (never the command line), one connection
+ * per thread with a prepared-statement cache, transactions, the migration
+ * runner and seeds. The durable job queue lives in jobs.h, the audit chain
+ * in modules/audit/audit.h.
+ */
+#ifndef LX_STORAGE_H
+#define LX_STORAGE_H
+
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "lx.h"
+
+struct lx_db; /* the process-wide store: path, key, settings, connections */
+struct lx_conn; /* one SQLite connection, owned by one thread */
+
+struct lx_db_config {
+	const char *data_dir; /* folder holding luxima.db (created) */
+	int create; /* 1: create folder/db/key if absent */
+	int synchronous_full; /* 1 (default): PRAGMA synchronous=FULL */
+	int busy_timeout_ms; /* 0: default 5000 */
+};
+
+/*
+ * Opens (or, with cfg->create, creates) <data_dir>/luxima.db. The key comes,
+ * in order, from the file named by LUXIMA_DB_KEY_FILE,
+ * $CREDENTIALS_DIRECTORY/db.key, LUXIMA_DB_KEY; otherwise from
+ * <data_dir>/luxima.key, generated (256 random bits, mode 0600, with a
+ * warning) when the database does not exist yet. Verifies the key, sets WAL,
+ * synchronous, busy timeout and foreign keys. Wrong key, missing key,
+ * corrupt file, read-only or full disk fail with a one-line err and leave
+ * the existing file byte-for-byte unchanged. Does not migrate.
+ * On success sets *out (free with lx_db_close) and returns 0.
+ */
+int lx_db_open(
+    const struct lx_db_config *cfg, struct lx_db **out, struct lx_err *err);
+/* Closes every connection (checkpointing the WAL) and frees db. NULL ok. */
+void lx_db_close(struct lx_db *db);
+const char *lx_db_path(const struct lx_db *db);
+
+/*
+ * The calling thread's connection, opened on first use and kept until
+ * lx_db_thread_done() or lx_db_close(). Never NULL after a successful
+ * lx_db_open (failure to open a further connection aborts with a log line).
+ * No application-level lock is taken for reads.
+ */
+struct lx_conn *lx_db_conn(struct lx_db *db);
+/* Closes the calling thread's connection, if any (worker thread exit). */
+void lx_db_thread_done(struct lx_db *db);
+sqlite3 *lx_conn_sqlite(struct lx_conn *c);
+
+/*
+ * A prepared statement for sql from c's cache (prepared on first use, keyed
+ * by the pointer value of sql, so pass string literals). The statement is
+ * reset and its bindings cleared; the caller must not finalize it. Returns
+ * NULL and fills err on a prepare failure (a programming error: status 500).
+ */
+sqlite3_stmt *lx_conn_stmt(
+    struct lx_conn *c, const char *sql, struct lx_err *err);
+
+/* Transactions: begin takes the write lock at once (BEGIN IMMEDIATE) so a
+ * writer never fails halfway on a busy upgrade. Rollback accepts being
+ * called when no transaction is open. */
+int lx_conn_begin(struct lx_conn *c, struct lx_err *err);
+int lx_conn_commit(struct lx_conn *c, struct lx_err *err);
+void lx_conn_rollback(struct lx_conn *c);
+/* Runs sql (no results wanted), filling err with the SQLite message. */
+int lx_conn_exec(struct lx_conn *c, const char *sql, struct lx_err *err);
+/* Sets err from the connection's last SQLite error: status 503 for
+ * SQLITE_BUSY/LOCKED/FULL/IOERR/READONLY, 409 for constraint violations,
+ * else 500. Returns -1. */
+int lx_conn_error(
+    struct lx_conn *c, int rc, const char *what, struct lx_err *err);
+/* Gauges for /metrics. */
+struct lx_db_stats {
+	int64_t page_count; /* pages in the main database */
+	int64_t page_size;
+	int64_t wal_bytes; /* size of the -wal file */
+	int connections; /* open connections */
+};
+void lx_db_stats(struct lx_db *db, struct lx_db_stats *out);
+
+/* --- migrations (storage/migrate.c) --- */
+struct lx_migration_state {
+	const char *name; /* e.g. "001_init_core_schema.sql" */
+	int applied; /* 1 if recorded in lx_migrations */
+	int changed; /* 1 if applied but its text differs */
+	int64_t applied_at; /* ms since epoch, 0 if pending */
+};
+/* Fills *out (free with lx_free) with one entry per embedded migration
+ * and returns their count, or -1. */
+int lx_migrate_status(
+    struct lx_db *db, struct lx_migration_state **out, struct lx_err *err);
+/* Applies every pending migration in order, each in one transaction with
+ * its name and SHA-256 recorded. An applied migration whose text changed
+ * stops with err (code "migration_changed") before anything is applied.
+ * Sets *applied (may be NULL) to how many ran. */
+int lx_migrate_up(struct lx_db *db, int *applied, struct lx_err *err);
+/* 1 if every embedded migration is applied and unchanged, else 0. */
+int lx_migrate_current(struct lx_db *db);
+
+/* --- seeds (storage/seed.c) --- */
+/* Runs the seed set "defaults" or "demo" (files under migrations/seeds/
+ * listed in the set), idempotently, in one transaction. */
+int lx_seed_run(struct lx_db *db, const char *set, struct lx_err *err);
+
+#endif
