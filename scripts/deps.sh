@@ -64,7 +64,7 @@ fetch_src() { # name suite version
 	name=$1 suite=$2 ver=$3 dir=$deps/$1
 	[ -f "$dir/.luxima-fetched" ] && return 0
 	if [ $updated = 0 ]; then
-		say "reading Debian source indexes ($suites)"
+		say "reading Debian source indexes ($(echo $suites))"
 		apt-get $aptopts update >/dev/null 2>&1 || die "cannot read the Debian source indexes"
 		updated=1
 	fi
