@@ -2,9 +2,14 @@
  * The HTTP core: the module and route descriptors every module exports, the
  * request and response handed to handlers, and the server that alone talks
  * to civetweb. The core runs its checks in a fixed order before a handler:
- * route -> method (405 + Allow) -> size (413) -> identity -> content type
- * (415) -> JSON parse (400) -> schema validation (422) -> handler. Every
+ * route (404) -> method (405 + Allow) -> size (413) -> identity -> content
+ * type (415) -> JSON parse (400) -> schema validation (422) -> handler. Every
  * failure leaves as application/problem+json (RFC 9457).
+ *
+ * Files: core_route.c (path matching), core_json.c (body parsing and schema
+ * validation) form lx_parse, the network parsers the fuzzers link; the rest
+ * (core_server.c, core_problem.c, core_metrics.c, core_tls.c, core_http.c)
+ * form lx_http.
  */
 #ifndef LX_CORE_H
 #define LX_CORE_H
@@ -17,7 +22,8 @@
 
 struct cJSON;
 
-/* Methods, as a bit set in a route. */
+/* Methods, as a bit set in a route. HEAD is implied by GET and OPTIONS is
+ * answered by the core for every route (CORS preflight, Allow). */
 #define M_GET 0x01
 #define M_HEAD 0x02
 #define M_POST 0x04
@@ -26,8 +32,13 @@ struct cJSON;
 #define M_DELETE 0x20
 #define M_OPTIONS 0x40
 
-/* What identity a route needs. Issue #2 only has anonymous routes; later
- * modules add user, tenant member with a permission, service key. */
+/*
+ * What identity a route needs; the core checks it before the handler runs,
+ * handlers never parse tokens. Only NEED_ANON exists so far; later modules
+ * add values here and a case in core_server.c's check_identity(), e.g.
+ * NEED_USER, NEED_SERVICE_KEY and NEED_PERM(p) encoded as
+ * (NEED_TENANT_PERM | p << 8) so one unsigned carries the permission.
+ */
 enum lx_need {
 	NEED_ANON = 0, /* anyone */
 };
@@ -37,40 +48,44 @@ enum lx_ftype { F_STRING, F_INT, F_BOOL, F_OBJECT, F_ARRAY, F_NUMBER };
 struct lx_field {
 	const char *name;
 	enum lx_ftype type;
-	int required; /* 1: must be present (and non-null) */
+	int required; /* 1: must be present and non-null; else null allowed */
 	size_t max; /* strings: max bytes; 0: no limit */
 };
 struct lx_schema {
 	const struct lx_field *fields; /* terminated by {NULL} */
 };
 
-#define LX_MAX_PARAMS 8
+#define LX_MAX_PARAMS 8 /* {name} segments in one route path */
+#define LX_JSON_MAX_DEPTH 32 /* nesting of arrays/objects in a body */
+
+struct lx_server;
 
 struct lx_req {
 	unsigned method; /* one M_* bit */
 	const char *method_name;
-	const char *path; /* decoded path, without query */
+	const char *path; /* raw path (percent-encoded), without query */
 	const char *query; /* raw query string or NULL */
 	int nparams;
 	const char *param_names[LX_MAX_PARAMS];
-	char *param_values[LX_MAX_PARAMS]; /* from {name} segments */
-	struct cJSON *body; /* validated JSON body or NULL */
+	char *param_values[LX_MAX_PARAMS]; /* from {name} segments, decoded */
+	struct cJSON *body; /* validated JSON object or NULL */
 	const char *request_id; /* X-Request-Id */
 	const char *remote_addr;
 	const struct lx_route *route;
 	struct lx_conn *db; /* the worker thread's connection */
+	struct lx_server *srv; /* the running server */
 	void *mg; /* civetweb connection (core only) */
 };
 
 struct lx_resp {
-	int status;
-	const char *content_type; /* default application/json */
+	int status; /* 0: 200 */
+	const char *content_type; /* NULL: application/json */
 	struct lx_buf headers; /* extra "Name: value\r\n" lines */
 	struct lx_buf body;
 };
 
 /* A handler fills resp and returns 0, or returns -1 with err filled; the
- * core then sends err as a problem. */
+ * core then sends err as a problem (5xx details are logged, not shown). */
 typedef int (*lx_handler)(
     struct lx_req *req, struct lx_resp *resp, struct lx_err *err);
 
@@ -78,39 +93,181 @@ struct lx_route {
 	const char *path; /* "/tenants/{id}/members" */
 	unsigned methods; /* M_* bits (HEAD implied by GET) */
 	enum lx_need need;
-	const struct lx_schema *schema; /* body schema, NULL: no body */
+	const struct lx_schema *schema; /* POST/PUT/PATCH body; NULL: none */
 	lx_handler handler;
 };
-
-struct lx_server;
 
 struct lx_module {
 	const char *name;
 	const struct lx_route *routes; /* terminated by {NULL} */
-	int (*init)(struct lx_server *srv, struct lx_err *err);
-	void (*shutdown)(void);
+	int (*init)(struct lx_server *srv, struct lx_err *err); /* or NULL */
+	void (*shutdown)(void); /* or NULL */
 };
 
 /* The one table of modules (modules/modules.c), terminated by NULL. */
 extern const struct lx_module *const lx_modules[];
+/* The core's own module: health, readiness, metrics, version, documents. */
+extern const struct lx_module lx_core_module;
+/* A module for tests only (POST /_test/echo, which validates and echoes a
+ * JSON body): registered when LUXIMA_TEST_ROUTES=1 at start, never listed
+ * in lx_modules[] nor in the OpenAPI document. */
+extern const struct lx_module lx_test_module;
 
 /* Server settings, filled by `luxima serve` from flags, environment and
  * the config file. */
 struct lx_server_config {
-	const char *listen; /* "127.0.0.1:8080" */
+	const char *listen; /* "127.0.0.1:8080", "[::1]:8080" */
 	const char *tls_cert; /* PEM file, or NULL for plain HTTP */
-	const char *tls_key;
-	int threads; /* 0: from the number of cores */
+	const char *tls_key; /* PEM file (unencrypted) */
+	int threads; /* 0: 4 x cores, at least 8 */
 	size_t max_body; /* bytes; 0: default 1 MiB */
-	int request_timeout_ms;
-	int idle_timeout_ms;
+	int request_timeout_ms; /* 0: 30000 */
+	int idle_timeout_ms; /* keep-alive idle; 0: 5000 */
 	const char *cors_origins; /* comma list, "*" or NULL (off) */
+	const char *data_dir; /* for the temporary TLS key file */
 };
 
+/* --- the server (core_server.c) --- */
+
+/*
+ * Builds the route table from lx_modules[], initialises every module and
+ * starts civetweb on cfg->listen. Does not print anything; on failure
+ * returns -1 with one sentence in err (port in use, bad certificate,
+ * duplicate route) and nothing left running. db must outlive the server.
+ * On success sets *out (stop with lx_server_stop).
+ */
+int lx_server_start(const struct lx_server_config *cfg, struct lx_db *db,
+    struct lx_server **out, struct lx_err *err);
+/*
+ * Graceful stop: new requests get 503 with Connection: close, requests in
+ * flight run to completion (bounded by the request timeout), then civetweb
+ * stops, every module's shutdown runs and srv is freed. NULL ok.
+ */
+void lx_server_stop(struct lx_server *srv);
+/* "http://127.0.0.1:8080" or "https://...": the server's base URL. */
+const char *lx_server_url(const struct lx_server *srv);
+struct lx_db *lx_server_db(const struct lx_server *srv);
+/* Appends the Prometheus text for srv (job gauges read through c). */
+void lx_server_metrics(
+    struct lx_server *srv, struct lx_conn *c, struct lx_buf *out);
+
 /* Response helpers for handlers. */
+/* Sets status, application/json and a copy of the JSON text as body. */
 void lx_resp_json(struct lx_resp *resp, int status, const char *json);
+/* Appends "name: value"; both must be free of CR and LF. */
 void lx_resp_header(struct lx_resp *resp, const char *name, const char *value);
+/* Makes resp a problem document (status, code, detail) for request_id. */
+void lx_resp_problem(struct lx_resp *resp, int status, const char *code,
+    const char *detail, const char *request_id);
 /* The value of {name} in the matched path, or NULL. */
 const char *lx_req_param(const struct lx_req *req, const char *name);
+
+/* --- problems (core_problem.c) --- */
+
+/* The reason phrase of an HTTP status ("Not Found"), "Error" if unknown. */
+const char *lx_status_text(int status);
+/* The default machine code for a status ("not_found"). */
+const char *lx_status_code(int status);
+/*
+ * Appends an RFC 9457 problem document to b: type, title, status, detail,
+ * code, request_id and, when field is not NULL, field. Strings are escaped.
+ */
+void lx_problem_json(struct lx_buf *b, int status, const char *code,
+    const char *detail, const char *request_id, const char *field);
+
+/* --- routing (core_route.c; no civetweb, fuzzed) --- */
+
+struct lx_router;
+
+/* A routing result. */
+enum lx_match_rc {
+	LX_MATCH_OK, /* route and method found */
+	LX_MATCH_NOT_FOUND, /* no route has this path */
+	LX_MATCH_METHOD, /* path known, method not: see allowed */
+};
+
+struct lx_match {
+	const struct lx_route *route; /* matched route (also for METHOD) */
+	int route_index; /* its index in the router, for metrics */
+	unsigned allowed; /* methods of the path (HEAD/OPTIONS included) */
+	int nparams;
+	const char *param_names[LX_MAX_PARAMS];
+	char *param_values[LX_MAX_PARAMS]; /* point into scratch */
+};
+
+/* Creates an empty router (free with lx_router_free). */
+struct lx_router *lx_router_create(void);
+void lx_router_free(struct lx_router *r);
+/*
+ * Adds a {NULL}-terminated route table. The paths must start with '/',
+ * have at most LX_MAX_PARAMS "{name}" segments, and not repeat a path and
+ * method already added (-1 with err otherwise). The tables are not copied
+ * and must outlive the router. Not thread-safe; add before matching.
+ */
+int lx_router_add(
+    struct lx_router *r, const struct lx_route *routes, struct lx_err *err);
+/* Number of routes added; lx_router_route(r, i) is the i-th (0..n-1). */
+int lx_router_count(const struct lx_router *r);
+const struct lx_route *lx_router_route(const struct lx_router *r, int i);
+/*
+ * Matches a raw (percent-encoded) path against the routes for method (one
+ * M_* bit; HEAD matches GET routes, OPTIONS matches every route). Decoded
+ * parameter values are written into scratch (reset first), which must
+ * stay alive while m is used. Thread-safe; allocates only to grow scratch.
+ * A path with an invalid escape, a NUL or a '/' inside a decoded parameter
+ * does not match.
+ */
+enum lx_match_rc lx_router_match(const struct lx_router *r, const char *path,
+    unsigned method, struct lx_match *m, struct lx_buf *scratch);
+/* The M_* bit for a method name, 0 if unknown. */
+unsigned lx_method_bit(const char *name);
+/* Writes "GET, HEAD, POST, OPTIONS" for methods into buf (NUL-terminated,
+ * truncated to len). */
+void lx_methods_format(unsigned methods, char *buf, size_t len);
+
+/* --- JSON bodies (core_json.c; no civetweb, fuzzed) --- */
+
+/*
+ * Parses data[0..len) (UTF-8 JSON, at most LX_JSON_MAX_DEPTH deep) and
+ * validates it against schema: the body must be an object, each member
+ * declared once in schema with the right type, strings within max bytes,
+ * required members present and non-null. On success sets *out (free with
+ * cJSON_Delete) and returns 0. On failure returns -1 with err: 400
+ * "invalid_json" for malformed text, 422 "unknown_field", "missing_field",
+ * "wrong_type", "too_long" or "duplicate_field" with field (fieldsz bytes,
+ * may be NULL) naming the member.
+ */
+int lx_json_body(const char *data, size_t len, const struct lx_schema *schema,
+    struct cJSON **out, char *field, size_t fieldsz, struct lx_err *err);
+
+/* --- metrics (core_metrics.c) --- */
+
+struct lx_metrics;
+
+/* Creates counters for nroutes routes (index nroutes: "unmatched"). */
+struct lx_metrics *lx_metrics_create(int nroutes);
+void lx_metrics_free(struct lx_metrics *m);
+/* Counts one request; route_index -1 for unmatched. Lock-free. */
+void lx_metrics_observe(
+    struct lx_metrics *m, int route_index, int status, int64_t duration_ns);
+/* In-flight gauge, +1 / -1. */
+void lx_metrics_inflight(struct lx_metrics *m, int delta);
+int64_t lx_metrics_inflight_now(const struct lx_metrics *m);
+/* Appends the Prometheus text exposition (version 0.0.4): requests by route
+ * template and status, latency histograms, in-flight, database and job
+ * gauges (read through c and db), build info. */
+void lx_metrics_render(struct lx_metrics *m, const struct lx_router *r,
+    struct lx_db *db, struct lx_conn *c, struct lx_buf *out);
+
+/* --- TLS (core_tls.c) --- */
+
+/*
+ * Checks that cert and key are readable PEM files holding a certificate
+ * and its matching private key, and writes both into a new file in dir
+ * (mode 0600) for civetweb, which loads certificate and key from one file.
+ * Sets *path (free with lx_free; unlink once the server started).
+ */
+int lx_tls_combined_pem(const char *cert, const char *key, const char *dir,
+    char **path, struct lx_err *err);
 
 #endif

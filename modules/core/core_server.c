@@ -1,0 +1,884 @@
+/*
+ * The HTTP server: the only file that talks to civetweb. civetweb parses
+ * requests on a pool of worker threads and calls begin_request(), where the
+ * core runs its checks in a fixed order (route, method, size, identity,
+ * content type, JSON, schema), calls the handler and sends the response in
+ * one write: status line, headers and body built in the worker's buffer
+ * (civetweb's own helpers issue a send() per header). Every response carries
+ * X-Request-Id, the security headers and, when the origin is allowed, CORS
+ * headers; every request leaves one JSON access-log line on stderr.
+ * Per-worker buffers are reused between requests, counters are atomics:
+ * the request path takes no global lock.
+ */
+#include <ctype.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+#include <civetweb.h>
+#include <sodium.h>
+
+#include "core.h"
+
+#define DEFAULT_MAX_BODY (1024 * 1024)
+#define MAX_ORIGINS 32
+
+/* Security headers on every response; the CSP depends on the type. */
+#define SECURITY_HEADERS \
+	"X-Content-Type-Options: nosniff\r\n" \
+	"Referrer-Policy: no-referrer\r\n" \
+	"X-Frame-Options: DENY\r\n"
+#define CSP_HTML \
+	"default-src 'self'; script-src 'self'; style-src 'self' " \
+	"'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " \
+	"frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+#define CSP_API "default-src 'none'; frame-ancestors 'none'"
+#define CORS_ALLOW_HEADERS "Content-Type, Authorization, X-Request-Id"
+
+struct lx_server {
+	struct mg_context *mg; /* civetweb, NULL once stopped */
+	struct lx_db *db;
+	struct lx_router *router; /* every module's routes */
+	struct lx_metrics *metrics;
+	size_t max_body; /* bytes */
+	int request_timeout_ms;
+	int cors_any; /* "*" configured */
+	int norigins;
+	char *origins[MAX_ORIGINS]; /* allowed origins, exact match */
+	int ninit; /* modules whose init ran */
+	const struct lx_module *mods[64]; /* lx_modules[] (+ test module) */
+	int nmods;
+	atomic_int draining; /* 1: refuse new requests, finish in-flight */
+	char url[256];
+};
+
+/* One worker thread's reusable state (civetweb's thread pointer). */
+struct worker {
+	struct lx_buf out; /* the response being sent */
+	struct lx_buf in; /* the request body */
+	struct lx_buf scratch; /* decoded path parameters */
+	struct lx_buf log; /* the access-log line */
+	struct lx_resp resp; /* the handler's response */
+	struct lx_conn *conn; /* this thread's database connection */
+	time_t date_sec; /* second of the cached Date header */
+	char date[40];
+};
+
+/* What one request produced, for the response and the log. */
+struct outcome {
+	int close; /* 1: Connection: close */
+	int head; /* 1: HEAD, send no body */
+	char request_id[65];
+	char field[64]; /* field named by a 422 */
+	const char *route; /* template, or NULL */
+	int route_index;
+	unsigned allowed; /* for Allow (405, OPTIONS) */
+	int preflight; /* 1: CORS preflight answered */
+};
+
+const char *
+lx_server_url(const struct lx_server *srv)
+{
+	return (srv->url);
+}
+
+struct lx_db *
+lx_server_db(const struct lx_server *srv)
+{
+	return (srv->db);
+}
+
+void
+lx_server_metrics(struct lx_server *srv, struct lx_conn *c, struct lx_buf *out)
+{
+	lx_metrics_render(srv->metrics, srv->router, srv->db, c, out);
+}
+
+/* --- response helpers for handlers --- */
+
+void
+lx_resp_json(struct lx_resp *resp, int status, const char *json)
+{
+	resp->status = status;
+	resp->content_type = "application/json";
+	lx_buf_reset(&resp->body);
+	lx_buf_adds(&resp->body, json);
+}
+
+void
+lx_resp_header(struct lx_resp *resp, const char *name, const char *value)
+{
+	if (strpbrk(name, "\r\n") != NULL || strpbrk(value, "\r\n") != NULL)
+		return; /* never split a header */
+	lx_buf_addf(&resp->headers, "%s: %s\r\n", name, value);
+}
+
+void
+lx_resp_problem(struct lx_resp *resp, int status, const char *code,
+    const char *detail, const char *request_id)
+{
+	resp->status = status;
+	resp->content_type = "application/problem+json";
+	lx_buf_reset(&resp->body);
+	lx_problem_json(&resp->body, status, code, detail, request_id, NULL);
+}
+
+/* --- small request helpers --- */
+
+/* 1 if s is a request id we accept from a client: 1-64 of [A-Za-z0-9._-]. */
+static int
+request_id_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (i == 64
+		    || !(isalnum((unsigned char)s[i]) || s[i] == '.'
+		        || s[i] == '_' || s[i] == '-'))
+			return (0);
+	return (i > 0);
+}
+
+static void
+request_id_new(char out[65])
+{
+	unsigned char raw[16];
+
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(out, 65, raw, sizeof(raw));
+}
+
+/* 1 if the comma-separated header value has token (case-insensitive). */
+static int
+has_token(const char *value, const char *token)
+{
+	size_t len = strlen(token);
+	const char *p = value;
+
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (strncasecmp(p, token, len) == 0
+		    && (p[len] == '\0' || p[len] == ',' || p[len] == ' '
+		        || p[len] == '\t'))
+			return (1);
+		while (*p != '\0' && *p != ',')
+			p++;
+	}
+	return (0);
+}
+
+/* Whether the client keeps the connection (civetweb's rule). */
+static int
+client_keeps_alive(struct mg_connection *conn, const struct mg_request_info *ri)
+{
+	const char *h;
+
+	if ((h = mg_get_header(conn, "Connection")) != NULL)
+		return (has_token(h, "keep-alive"));
+	return (
+	    ri->http_version != NULL && strcmp(ri->http_version, "1.1") == 0);
+}
+
+/* 1 if the Content-Type is JSON in UTF-8. */
+static int
+content_type_json(const char *ct)
+{
+	const char *p;
+
+	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0)
+		return (0);
+	p = ct + 16;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0')
+		return (1);
+	if (*p != ';')
+		return (0);
+	/* Parameters: only charset=utf-8 changes anything. */
+	if ((p = strcasestr(p, "charset")) == NULL)
+		return (1);
+	p += 7;
+	while (*p == ' ' || *p == '=' || *p == '"')
+		p++;
+	return (strncasecmp(p, "utf-8", 5) == 0);
+}
+
+/* The allowed origin to echo for this request, or NULL. */
+static const char *
+cors_origin(const struct lx_server *srv, struct mg_connection *conn)
+{
+	const char *origin;
+	int i;
+
+	if ((origin = mg_get_header(conn, "Origin")) == NULL)
+		return (NULL);
+	if (srv->cors_any)
+		return ("*");
+	for (i = 0; i < srv->norigins; i++)
+		if (strcmp(srv->origins[i], origin) == 0)
+			return (srv->origins[i]);
+	return (NULL);
+}
+
+/* The cached Date header value for this second. */
+static const char *
+http_date(struct worker *w)
+{
+	struct tm tm;
+	time_t now;
+
+	now = time(NULL);
+	if (now != w->date_sec) {
+		gmtime_r(&now, &tm);
+		strftime(
+		    w->date, sizeof(w->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		w->date_sec = now;
+	}
+	return (w->date);
+}
+
+/* --- sending --- */
+
+/* Builds status line, headers and body in w->out and writes it at once. */
+static void
+send_response(struct lx_server *srv, struct worker *w,
+    struct mg_connection *conn, struct outcome *oc)
+{
+	struct lx_resp *resp = &w->resp;
+	struct lx_buf *b = &w->out;
+	const char *ct, *origin;
+	char allow[96];
+	int status, nobody;
+
+	status = resp->status ? resp->status : 200;
+	ct = resp->content_type ? resp->content_type : "application/json";
+	nobody = status == 204 || status == 304;
+	lx_buf_reset(b);
+	lx_buf_addf(b,
+	    "HTTP/1.1 %d %s\r\n"
+	    "Date: %s\r\n",
+	    status, lx_status_text(status), http_date(w));
+	if (!nobody)
+		lx_buf_addf(b,
+		    "Content-Type: %s\r\n"
+		    "Content-Length: %zu\r\n",
+		    ct, resp->body.len);
+	lx_buf_addf(b,
+	    "Connection: %s\r\n"
+	    "X-Request-Id: %s\r\n" SECURITY_HEADERS
+	    "Content-Security-Policy: %s\r\n",
+	    oc->close ? "close" : "keep-alive", oc->request_id,
+	    strncmp(ct, "text/html", 9) == 0 ? CSP_HTML : CSP_API);
+	if (status == 405
+	    || (oc->allowed && oc->preflight == 0 && status == 204)) {
+		lx_methods_format(oc->allowed, allow, sizeof(allow));
+		lx_buf_addf(b, "Allow: %s\r\n", allow);
+	}
+	if ((origin = cors_origin(srv, conn)) != NULL) {
+		lx_buf_addf(b, "Access-Control-Allow-Origin: %s\r\n", origin);
+		if (!srv->cors_any)
+			lx_buf_adds(b, "Vary: Origin\r\n");
+		if (oc->preflight) {
+			lx_methods_format(oc->allowed, allow, sizeof(allow));
+			lx_buf_addf(b,
+			    "Access-Control-Allow-Methods: %s\r\n"
+			    "Access-Control-Allow-Headers: " CORS_ALLOW_HEADERS
+			    "\r\n"
+			    "Access-Control-Max-Age: 600\r\n",
+			    allow);
+		} else
+			lx_buf_adds(b,
+			    "Access-Control-Expose-Headers: X-Request-Id\r\n");
+	}
+	if (resp->headers.len > 0)
+		lx_buf_add(b, resp->headers.data, resp->headers.len);
+	lx_buf_add(b, "\r\n", 2);
+	if (!oc->head && !nobody && resp->body.len > 0)
+		lx_buf_add(b, resp->body.data, resp->body.len);
+	if (oc->close)
+		mg_disable_connection_keep_alive(conn);
+	(void)mg_write(conn, b->data, b->len);
+}
+
+/* Appends one JSON access-log line and writes it to stderr. */
+static void
+access_log(struct worker *w, const struct mg_request_info *ri,
+    const struct outcome *oc, int status, size_t bytes, int64_t dur_ns)
+{
+	struct lx_buf *b = &w->log;
+	struct timespec ts;
+	struct tm tm;
+	char when[32];
+	ssize_t n;
+	size_t off;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	lx_buf_reset(b);
+	lx_buf_addf(b,
+	    "{\"ts\":\"%s.%03ldZ\",\"level\":\"info\",\"msg\":\"request\","
+	    "\"request_id\":\"%s\",\"method\":",
+	    when, ts.tv_nsec / 1000000, oc->request_id);
+	lx_buf_add_json_str(b, ri->request_method ? ri->request_method : "");
+	lx_buf_adds(b, ",\"path\":");
+	lx_buf_add_json_str(b, ri->local_uri ? ri->local_uri : "");
+	lx_buf_adds(b, ",\"route\":");
+	if (oc->route != NULL)
+		lx_buf_add_json_str(b, oc->route);
+	else
+		lx_buf_adds(b, "null");
+	lx_buf_addf(b,
+	    ",\"status\":%d,\"bytes\":%zu,\"duration_us\":%lld,"
+	    "\"remote\":",
+	    status, bytes, (long long)(dur_ns / 1000));
+	lx_buf_add_json_str(b, ri->remote_addr);
+	lx_buf_adds(b, "}\n");
+	for (off = 0; off < b->len; off += (size_t)n)
+		if ((n = write(STDERR_FILENO, b->data + off, b->len - off))
+		    <= 0)
+			break;
+}
+
+/* --- the checks, in order --- */
+
+/* Identity: only anonymous routes exist so far (see enum lx_need). */
+static int
+check_identity(
+    const struct lx_route *rt, struct lx_req *req, struct lx_err *err)
+{
+	(void)req;
+	switch (rt->need) {
+	case NEED_ANON:
+		return (0);
+	}
+	return (lx_err_set(err, 500, "internal_error",
+	    "route %s needs an identity the core does not know", rt->path));
+}
+
+/* Reads the body into w->in: at most max bytes, else 413. */
+static int
+read_body(struct lx_server *srv, struct worker *w, struct mg_connection *conn,
+    struct outcome *oc, struct lx_err *err)
+{
+	char chunk[16384];
+	const char *expect;
+	int n;
+
+	lx_buf_reset(&w->in);
+	if ((expect = mg_get_header(conn, "Expect")) != NULL
+	    && strcasecmp(expect, "100-continue") == 0)
+		(void)mg_write(conn, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	while ((n = mg_read(conn, chunk, sizeof(chunk))) > 0) {
+		if (w->in.len + (size_t)n > srv->max_body) {
+			oc->close = 1;
+			return (lx_err_set(err, 413, "body_too_large",
+			    "the body is larger than %zu bytes",
+			    srv->max_body));
+		}
+		lx_buf_add(&w->in, chunk, (size_t)n);
+	}
+	if (n < 0) {
+		oc->close = 1;
+		return (lx_err_set(err, 400, "incomplete_body",
+		    "the body ended before its announced length"));
+	}
+	return (0);
+}
+
+/* Answers OPTIONS: CORS preflight or a plain Allow. */
+static void
+handle_options(struct lx_server *srv, struct worker *w,
+    struct mg_connection *conn, struct outcome *oc)
+{
+	oc->preflight =
+	    mg_get_header(conn, "Access-Control-Request-Method") != NULL
+	    && cors_origin(srv, conn) != NULL;
+	w->resp.status = 204;
+}
+
+/*
+ * Runs the fixed sequence for one request; leaves the response in w->resp
+ * (a problem on failure) and returns its status.
+ */
+static int
+dispatch(struct lx_server *srv, struct worker *w, struct mg_connection *conn,
+    const struct mg_request_info *ri, struct outcome *oc)
+{
+	struct lx_match m;
+	struct lx_req req;
+	struct lx_err err;
+	enum lx_match_rc rc;
+	const struct lx_route *rt;
+	unsigned method;
+	int has_body;
+
+	memset(&req, 0, sizeof(req));
+	lx_err_clear(&err);
+	method = lx_method_bit(ri->request_method);
+	oc->head = method == M_HEAD;
+
+	if (atomic_load(&srv->draining)) {
+		oc->close = 1;
+		lx_err_set(
+		    &err, 503, "shutting_down", "the server is shutting down");
+		goto fail;
+	}
+	/* 1. route */
+	rc = lx_router_match(
+	    srv->router, ri->local_uri, method, &m, &w->scratch);
+	if (rc == LX_MATCH_NOT_FOUND) {
+		lx_err_set(&err, 404, "not_found", "no route for this path");
+		goto fail;
+	}
+	oc->route = m.route->path;
+	oc->route_index = m.route_index;
+	oc->allowed = m.allowed;
+	/* 2. method */
+	if (rc == LX_MATCH_METHOD) {
+		lx_err_set(&err, 405, "method_not_allowed",
+		    "%s is not allowed here",
+		    method ? ri->request_method : "this method");
+		goto fail;
+	}
+	if (method == M_OPTIONS) {
+		handle_options(srv, w, conn, oc);
+		return (204);
+	}
+	rt = m.route;
+	/* 3. size */
+	if (ri->content_length > 0
+	    && (size_t)ri->content_length > srv->max_body) {
+		oc->close = 1;
+		lx_err_set(&err, 413, "body_too_large",
+		    "the body is larger than %zu bytes", srv->max_body);
+		goto fail;
+	}
+	/* 4. identity */
+	req.method = method;
+	req.method_name = ri->request_method;
+	req.path = ri->local_uri;
+	req.query = ri->query_string;
+	req.request_id = oc->request_id;
+	req.remote_addr = ri->remote_addr;
+	req.route = rt;
+	req.srv = srv;
+	req.mg = conn;
+	req.nparams = m.nparams;
+	memcpy(req.param_names, m.param_names, sizeof(req.param_names));
+	memcpy(req.param_values, m.param_values, sizeof(req.param_values));
+	if (check_identity(rt, &req, &err) == -1)
+		goto fail;
+	/* 5-7. content type, JSON, schema: bodies of POST, PUT, PATCH */
+	has_body = ri->content_length > 0
+	    || (ri->content_length < 0
+	        && mg_get_header(conn, "Transfer-Encoding") != NULL);
+	if ((method & (M_POST | M_PUT | M_PATCH)) != 0) {
+		if (rt->schema == NULL && has_body) {
+			lx_err_set(&err, 400, "unexpected_body",
+			    "this route takes no body");
+			goto fail;
+		}
+		if (rt->schema != NULL) {
+			if (!content_type_json(
+			        mg_get_header(conn, "Content-Type"))) {
+				lx_err_set(&err, 415, "unsupported_media_type",
+				    "the body must be application/json");
+				goto fail;
+			}
+			if (read_body(srv, w, conn, oc, &err) == -1)
+				goto fail;
+			if (lx_json_body(w->in.data ? w->in.data : "",
+			        w->in.len, rt->schema, &req.body, oc->field,
+			        sizeof(oc->field), &err)
+			    == -1)
+				goto fail;
+		}
+	}
+	/* 8. handler */
+	if (w->conn == NULL)
+		w->conn = lx_db_conn(srv->db);
+	req.db = w->conn;
+	if (rt->handler(&req, &w->resp, &err) == -1) {
+		cJSON_Delete(req.body);
+		goto fail;
+	}
+	cJSON_Delete(req.body);
+	return (w->resp.status ? w->resp.status : 200);
+
+fail:
+	if (err.status < 400 || err.status > 599)
+		err.status = 500;
+	if (err.status >= 500 && err.status != 503) {
+		lx_log(LX_LOG_ERROR, "request %s: %s: %s", oc->request_id,
+		    err.code, err.detail);
+		snprintf(err.detail, sizeof(err.detail),
+		    "internal error; quote request id %s", oc->request_id);
+		snprintf(err.code, sizeof(err.code), "internal_error");
+	}
+	lx_buf_reset(&w->resp.headers);
+	w->resp.status = err.status;
+	w->resp.content_type = "application/problem+json";
+	lx_buf_reset(&w->resp.body);
+	lx_problem_json(&w->resp.body, err.status, err.code, err.detail,
+	    oc->request_id, oc->field);
+	return (err.status);
+}
+
+/* --- civetweb callbacks --- */
+
+static void
+worker_reset(struct worker *w)
+{
+	w->resp.status = 0;
+	w->resp.content_type = NULL;
+	lx_buf_reset(&w->resp.headers);
+	lx_buf_reset(&w->resp.body);
+}
+
+static void
+outcome_init(struct outcome *oc, struct mg_connection *conn,
+    const struct mg_request_info *ri)
+{
+	const char *rid;
+
+	memset(oc, 0, sizeof(*oc));
+	oc->route_index = -1;
+	if ((rid = mg_get_header(conn, "X-Request-Id")) != NULL
+	    && request_id_ok(rid))
+		snprintf(oc->request_id, sizeof(oc->request_id), "%s", rid);
+	else
+		request_id_new(oc->request_id);
+	oc->close = !client_keeps_alive(conn, ri);
+}
+
+static int
+begin_request(struct mg_connection *conn)
+{
+	struct lx_server *srv = mg_get_user_data(mg_get_context(conn));
+	struct worker *w = mg_get_thread_pointer(conn);
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	struct outcome oc;
+	int64_t t0;
+	int status;
+
+	t0 = lx_mono_ns();
+	lx_metrics_inflight(srv->metrics, 1);
+	worker_reset(w);
+	outcome_init(&oc, conn, ri);
+	status = dispatch(srv, w, conn, ri, &oc);
+	w->resp.status = status;
+	send_response(srv, w, conn, &oc);
+	access_log(w, ri, &oc, status, oc.head ? 0 : w->resp.body.len,
+	    lx_mono_ns() - t0);
+	lx_metrics_observe(
+	    srv->metrics, oc.route_index, status, lx_mono_ns() - t0);
+	/* Keep the buffers of a worker that sent something huge in check. */
+	if (w->out.cap > 4 * DEFAULT_MAX_BODY) {
+		lx_buf_cleanup(&w->out);
+		lx_buf_cleanup(&w->resp.body);
+	}
+	lx_metrics_inflight(srv->metrics, -1);
+	return (status);
+}
+
+/* civetweb's own errors (bad request line, headers too large...): the same
+ * problem format, then the connection closes. */
+static int
+http_error(struct mg_connection *conn, int status, const char *msg)
+{
+	struct lx_server *srv = mg_get_user_data(mg_get_context(conn));
+	struct worker *w = mg_get_thread_pointer(conn), tmp;
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	struct outcome oc;
+
+	(void)msg; /* civetweb's wording; may echo input, not shown */
+	if (status < 400 || status > 599)
+		return (1);
+	if (w == NULL) {
+		memset(&tmp, 0, sizeof(tmp));
+		w = &tmp;
+	}
+	memset(&oc, 0, sizeof(oc));
+	oc.route_index = -1;
+	oc.close = 1;
+	request_id_new(oc.request_id);
+	worker_reset(w);
+	w->resp.status = status;
+	w->resp.content_type = "application/problem+json";
+	lx_problem_json(&w->resp.body, status, NULL,
+	    status == 400 ? "the request could not be parsed" : NULL,
+	    oc.request_id, NULL);
+	send_response(srv, w, conn, &oc);
+	access_log(w, ri, &oc, status, w->resp.body.len, 0);
+	lx_metrics_observe(srv->metrics, -1, status, 0);
+	if (w == &tmp) {
+		lx_buf_cleanup(&tmp.out);
+		lx_buf_cleanup(&tmp.log);
+		lx_buf_cleanup(&tmp.resp.body);
+		lx_buf_cleanup(&tmp.resp.headers);
+	}
+	return (0);
+}
+
+static void *
+init_thread(const struct mg_context *ctx, int type)
+{
+	struct worker *w;
+
+	(void)ctx;
+	if (type != 1)
+		return (NULL);
+	w = lx_calloc(1, sizeof(*w));
+	lx_buf_init(&w->out);
+	lx_buf_init(&w->in);
+	lx_buf_init(&w->scratch);
+	lx_buf_init(&w->log);
+	lx_buf_init(&w->resp.headers);
+	lx_buf_init(&w->resp.body);
+	return (w);
+}
+
+static void
+exit_thread(const struct mg_context *ctx, int type, void *p)
+{
+	struct lx_server *srv = mg_get_user_data(ctx);
+	struct worker *w = p;
+
+	if (type != 1 || w == NULL)
+		return;
+	if (w->conn != NULL)
+		lx_db_thread_done(srv->db);
+	lx_buf_cleanup(&w->out);
+	lx_buf_cleanup(&w->in);
+	lx_buf_cleanup(&w->scratch);
+	lx_buf_cleanup(&w->log);
+	lx_buf_cleanup(&w->resp.headers);
+	lx_buf_cleanup(&w->resp.body);
+	lx_free(w);
+}
+
+static int
+log_message(const struct mg_connection *conn, const char *msg)
+{
+	(void)conn;
+	lx_log(LX_LOG_WARN, "civetweb: %s", msg);
+	return (1);
+}
+
+/* --- start and stop --- */
+
+static void
+parse_origins(struct lx_server *srv, const char *list)
+{
+	char *copy, *tok, *save = NULL;
+	size_t len;
+
+	if (list == NULL || *list == '\0')
+		return;
+	copy = lx_strdup(list);
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+		len = strlen(tok);
+		while (len > 0
+		    && (tok[len - 1] == ' ' || tok[len - 1] == '\t'
+		        || tok[len - 1] == '/'))
+			tok[--len] = '\0';
+		if (len == 0)
+			continue;
+		if (strcmp(tok, "*") == 0)
+			srv->cors_any = 1;
+		else if (srv->norigins < MAX_ORIGINS)
+			srv->origins[srv->norigins++] = lx_strdup(tok);
+	}
+	lx_free(copy);
+}
+
+static void
+server_free(struct lx_server *srv)
+{
+	int i;
+
+	if (srv == NULL)
+		return;
+	for (i = srv->ninit - 1; i >= 0; i--)
+		if (srv->mods[i]->shutdown != NULL)
+			srv->mods[i]->shutdown();
+	lx_router_free(srv->router);
+	lx_metrics_free(srv->metrics);
+	for (i = 0; i < srv->norigins; i++)
+		lx_free(srv->origins[i]);
+	lx_free(srv);
+}
+
+/* Builds the router and runs every module's init. */
+static int
+modules_init(struct lx_server *srv, struct lx_err *err)
+{
+	const char *test;
+	int i;
+
+	for (i = 0; lx_modules[i] != NULL; i++)
+		if (srv->nmods < (int)LX_NELEM(srv->mods) - 1)
+			srv->mods[srv->nmods++] = lx_modules[i];
+	if ((test = getenv("LUXIMA_TEST_ROUTES")) != NULL
+	    && strcmp(test, "1") == 0)
+		srv->mods[srv->nmods++] = &lx_test_module;
+	srv->router = lx_router_create();
+	for (i = 0; i < srv->nmods; i++)
+		if (lx_router_add(srv->router, srv->mods[i]->routes, err) == -1)
+			return (-1);
+	srv->metrics = lx_metrics_create(lx_router_count(srv->router));
+	for (i = 0; i < srv->nmods; i++) {
+		if (srv->mods[i]->init != NULL
+		    && srv->mods[i]->init(srv, err) == -1) {
+			lx_err_set(err, err->status ? err->status : 500,
+			    err->code[0] ? err->code : "module_init",
+			    "module %s: %.400s", srv->mods[i]->name,
+			    err->detail);
+			return (-1);
+		}
+		srv->ninit = i + 1;
+	}
+	return (0);
+}
+
+int
+lx_server_start(const struct lx_server_config *cfg, struct lx_db *db,
+    struct lx_server **out, struct lx_err *err)
+{
+	struct lx_server *srv = NULL;
+	struct mg_callbacks cb;
+	struct mg_init_data init;
+	struct mg_error_data merr;
+	char ports[300], threads[16], rto[16], ito[16], errtext[256];
+	const char *opts[40], *listen;
+	char *pem = NULL;
+	unsigned code = 0;
+	int n = 0, nthreads, ret = -1;
+	long ncpu;
+
+	*out = NULL;
+	srv = lx_calloc(1, sizeof(*srv));
+	srv->db = db;
+	atomic_init(&srv->draining, 0);
+	srv->max_body = cfg->max_body ? cfg->max_body : DEFAULT_MAX_BODY;
+	srv->request_timeout_ms =
+	    cfg->request_timeout_ms > 0 ? cfg->request_timeout_ms : 30000;
+	parse_origins(srv, cfg->cors_origins);
+	if (modules_init(srv, err) == -1)
+		goto out;
+
+	listen = cfg->listen ? cfg->listen : "127.0.0.1:8080";
+	if (strpbrk(listen, ", \t") != NULL || *listen == '\0') {
+		lx_err_set(err, 500, "bad_listen",
+		    "cannot listen on '%s': give one host:port", listen);
+		goto out;
+	}
+	if (cfg->tls_cert != NULL || cfg->tls_key != NULL) {
+		if (cfg->tls_cert == NULL || cfg->tls_key == NULL) {
+			lx_err_set(err, 500, "tls_config",
+			    "TLS needs both --tls-cert and --tls-key");
+			goto out;
+		}
+		if (lx_tls_combined_pem(
+		        cfg->tls_cert, cfg->tls_key, cfg->data_dir, &pem, err)
+		    == -1)
+			goto out;
+	}
+	snprintf(ports, sizeof(ports), "%s%s", listen, pem ? "s" : "");
+	snprintf(srv->url, sizeof(srv->url), "%s://%s%s",
+	    pem ? "https" : "http",
+	    strchr(listen, ':') == NULL || listen[0] == ':' ? "0.0.0.0:" : "",
+	    listen[0] == ':' ? listen + 1 : listen);
+	if ((nthreads = cfg->threads) <= 0) {
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		nthreads = ncpu > 0 ? (int)ncpu * 4 : 8;
+		if (nthreads < 8)
+			nthreads = 8;
+	}
+	snprintf(threads, sizeof(threads), "%d", nthreads);
+	snprintf(rto, sizeof(rto), "%d", srv->request_timeout_ms);
+	snprintf(ito, sizeof(ito), "%d",
+	    cfg->idle_timeout_ms > 0 ? cfg->idle_timeout_ms : 5000);
+
+	opts[n++] = "listening_ports";
+	opts[n++] = ports;
+	opts[n++] = "num_threads";
+	opts[n++] = threads;
+	opts[n++] = "request_timeout_ms";
+	opts[n++] = rto;
+	opts[n++] = "keep_alive_timeout_ms";
+	opts[n++] = ito;
+	opts[n++] = "enable_keep_alive";
+	opts[n++] = "yes";
+	opts[n++] = "tcp_nodelay";
+	opts[n++] = "1";
+	opts[n++] = "decode_url";
+	opts[n++] = "no";
+	opts[n++] = "enable_auth_domain_check";
+	opts[n++] = "no";
+	if (pem != NULL) {
+		opts[n++] = "ssl_certificate";
+		opts[n++] = pem;
+	}
+	opts[n] = NULL;
+
+	memset(&cb, 0, sizeof(cb));
+	cb.begin_request = begin_request;
+	cb.http_error = http_error;
+	cb.init_thread = init_thread;
+	cb.exit_thread = exit_thread;
+	cb.log_message = log_message;
+	memset(&init, 0, sizeof(init));
+	init.callbacks = &cb;
+	init.user_data = srv;
+	init.configuration_options = opts;
+	errtext[0] = '\0';
+	merr.code = &code;
+	merr.text = errtext;
+	merr.text_buffer_size = sizeof(errtext);
+	mg_init_library(0);
+	if ((srv->mg = mg_start2(&init, &merr)) == NULL) {
+		lx_err_set(err, 500, "listen_failed", "cannot serve on %s: %s",
+		    listen, errtext[0] ? errtext : "civetweb failed to start");
+		goto out;
+	}
+	*out = srv;
+	srv = NULL;
+	ret = 0;
+out:
+	if (pem != NULL) {
+		unlink(pem); /* civetweb has read it (or failed) */
+		lx_free(pem);
+	}
+	server_free(srv);
+	return (ret);
+}
+
+void
+lx_server_stop(struct lx_server *srv)
+{
+	int64_t deadline;
+
+	if (srv == NULL)
+		return;
+	/* New requests get 503; wait for the ones in flight. */
+	atomic_store(&srv->draining, 1);
+	deadline = lx_now_ms() + srv->request_timeout_ms + 1000;
+	while (
+	    lx_metrics_inflight_now(srv->metrics) > 0 && lx_now_ms() < deadline)
+		usleep(10000);
+	if (srv->mg != NULL)
+		mg_stop(srv->mg);
+	srv->mg = NULL;
+	server_free(srv);
+}
