@@ -38,6 +38,39 @@ int lx_jobs_enqueue(struct lx_conn *c, const char *kind,
 int lx_jobs_start(struct lx_db *db, int nworkers, struct lx_err *err);
 void lx_jobs_stop(void);
 
+/*
+ * Timing, for tests and tuning; 0 keeps a value's default. backoff_base_ms:
+ * the first retry's delay (default 1000, or $LUXIMA_JOBS_BACKOFF_MS), doubled
+ * per attempt up to backoff_cap_ms (default 1 hour), with jitter (the delay
+ * is drawn from [d/2, d]). lease_ms: how long a claimed job belongs to its
+ * worker before another may reclaim it (default 5 minutes). poll_ms: how
+ * often idle workers look for due jobs (default 1000). Call before
+ * lx_jobs_start.
+ */
+void lx_jobs_set_timing(int64_t backoff_base_ms, int64_t backoff_cap_ms,
+    int64_t lease_ms, int poll_ms);
+
+/* One job, as listed by lx_jobs_list. */
+struct lx_job_info {
+	int64_t id;
+	char *kind;
+	char *payload; /* JSON text */
+	char *state; /* queued, running, done, dead */
+	int attempts; /* attempts started so far */
+	int max_attempts;
+	int64_t run_at_ms; /* next run (queued) */
+	int64_t lease_until_ms; /* running: lease expiry; 0 otherwise */
+	char *last_error; /* NULL if none */
+	int64_t created_at_ms;
+	int64_t updated_at_ms;
+};
+
+/* Lists up to limit jobs (newest first), only those in state if not NULL.
+ * Sets *out (free with lx_jobs_list_free) and returns the count, or -1. */
+int lx_jobs_list(struct lx_conn *c, const char *state, int limit,
+    struct lx_job_info **out, struct lx_err *err);
+void lx_jobs_list_free(struct lx_job_info *jobs, int n);
+
 struct lx_jobs_stats {
 	int64_t queued; /* waiting, including retries */
 	int64_t running;

@@ -22,6 +22,7 @@ struct lx_db_config {
 	int create; /* 1: create folder/db/key if absent */
 	int synchronous_full; /* 1 (default): PRAGMA synchronous=FULL */
 	int busy_timeout_ms; /* 0: default 5000 */
+	int memory_security; /* 1: PRAGMA cipher_memory_security=ON (slower) */
 };
 
 /*
@@ -67,6 +68,8 @@ sqlite3_stmt *lx_conn_stmt(
 int lx_conn_begin(struct lx_conn *c, struct lx_err *err);
 int lx_conn_commit(struct lx_conn *c, struct lx_err *err);
 void lx_conn_rollback(struct lx_conn *c);
+/* 1 if c has a transaction open, else 0. */
+int lx_conn_in_tx(struct lx_conn *c);
 /* Runs sql (no results wanted), filling err with the SQLite message. */
 int lx_conn_exec(struct lx_conn *c, const char *sql, struct lx_err *err);
 /* Sets err from the connection's last SQLite error: status 503 for
