@@ -117,6 +117,7 @@ read_applied(
 	*out = a;
 	*n = cnt;
 	a = NULL;
+	cnt = 0;
 	ret = 0;
 out:
 	applied_free(a, cnt);
