@@ -387,6 +387,9 @@ lx_db_open(
 		    c, sqlite3_errcode(c->h), "cipher_memory_security", err);
 		goto out;
 	}
+	/* The -wal and -shm files inherit these permissions. */
+	if (!exists)
+		(void)chmod(db->path, 0600);
 	conn_adopt(db, c);
 	c = NULL;
 	*out = db;
