@@ -574,6 +574,8 @@ begin_request(struct mg_connection *conn)
 	outcome_init(&oc, conn, ri);
 	status = dispatch(srv, w, conn, ri, &oc);
 	w->resp.status = status;
+	if (atomic_load(&srv->draining))
+		oc.close = 1; /* finishing in-flight work: no next request */
 	send_response(srv, w, conn, &oc);
 	access_log(w, ri, &oc, status, oc.head ? 0 : w->resp.body.len,
 	    lx_mono_ns() - t0);
