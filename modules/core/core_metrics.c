@@ -92,14 +92,14 @@ lx_metrics_observe(
 void
 lx_metrics_inflight(struct lx_metrics *m, int delta)
 {
-	atomic_fetch_add_explicit(&m->inflight, delta, memory_order_relaxed);
+	/* Sequentially consistent: the server's drain relies on it. */
+	atomic_fetch_add(&m->inflight, delta);
 }
 
 int64_t
 lx_metrics_inflight_now(const struct lx_metrics *m)
 {
-	return (atomic_load_explicit(
-	    &((struct lx_metrics *)m)->inflight, memory_order_relaxed));
+	return (atomic_load(&((struct lx_metrics *)m)->inflight));
 }
 
 /* Appends s as a label value (escaping \, " and newline). */

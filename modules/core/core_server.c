@@ -65,8 +65,12 @@ struct worker {
 	struct lx_buf log; /* the access-log line */
 	struct lx_resp resp; /* the handler's response */
 	struct lx_conn *conn; /* this thread's database connection */
+	unsigned char seed[32]; /* request ids: random key + counter */
+	uint64_t nids; /* request ids made by this worker */
 	time_t date_sec; /* second of the cached Date header */
 	char date[40];
+	time_t log_sec; /* second of the cached log time stamp */
+	char log_when[32];
 };
 
 /* What one request produced, for the response and the log. */
@@ -144,12 +148,20 @@ request_id_ok(const char *s)
 	return (i > 0);
 }
 
+/* 16 random bytes in hex. A worker derives them from its own random seed
+ * and a counter (ChaCha20, no system call per request); without a worker,
+ * from the system's generator. */
 static void
-request_id_new(char out[65])
+request_id_new(struct worker *w, char out[65])
 {
 	unsigned char raw[16];
 
-	randombytes_buf(raw, sizeof(raw));
+	if (w != NULL) {
+		w->nids++;
+		memcpy(w->seed + 24, &w->nids, sizeof(w->nids));
+		randombytes_buf_deterministic(raw, sizeof(raw), w->seed);
+	} else
+		randombytes_buf(raw, sizeof(raw));
 	sodium_bin2hex(out, 65, raw, sizeof(raw));
 }
 
@@ -314,18 +326,21 @@ access_log(struct worker *w, const struct mg_request_info *ri,
 	struct lx_buf *b = &w->log;
 	struct timespec ts;
 	struct tm tm;
-	char when[32];
 	ssize_t n;
 	size_t off;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (ts.tv_sec != w->log_sec) {
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(
+		    w->log_when, sizeof(w->log_when), "%Y-%m-%dT%H:%M:%S", &tm);
+		w->log_sec = ts.tv_sec;
+	}
 	lx_buf_reset(b);
 	lx_buf_addf(b,
 	    "{\"ts\":\"%s.%03ldZ\",\"level\":\"info\",\"msg\":\"request\","
 	    "\"request_id\":\"%s\",\"method\":",
-	    when, ts.tv_nsec / 1000000, oc->request_id);
+	    w->log_when, ts.tv_nsec / 1000000, oc->request_id);
 	lx_buf_add_json_str(b, ri->request_method ? ri->request_method : "");
 	lx_buf_adds(b, ",\"path\":");
 	lx_buf_add_json_str(b, ri->local_uri ? ri->local_uri : "");
@@ -543,7 +558,7 @@ worker_reset(struct worker *w)
 }
 
 static void
-outcome_init(struct outcome *oc, struct mg_connection *conn,
+outcome_init(struct outcome *oc, struct worker *w, struct mg_connection *conn,
     const struct mg_request_info *ri)
 {
 	const char *rid;
@@ -554,7 +569,7 @@ outcome_init(struct outcome *oc, struct mg_connection *conn,
 	    && request_id_ok(rid))
 		snprintf(oc->request_id, sizeof(oc->request_id), "%s", rid);
 	else
-		request_id_new(oc->request_id);
+		request_id_new(w, oc->request_id);
 	oc->close = !client_keeps_alive(conn, ri);
 }
 
@@ -566,12 +581,16 @@ begin_request(struct mg_connection *conn)
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	struct outcome oc;
 	int64_t t0;
-	int status;
+	int status, draining;
 
 	t0 = lx_mono_ns();
+	/* Counted before the draining check (both sequentially consistent):
+	 * lx_server_stop either sees this request or it sees draining. */
 	lx_metrics_inflight(srv->metrics, 1);
+	if ((draining = atomic_load(&srv->draining)))
+		lx_metrics_inflight(srv->metrics, -1);
 	worker_reset(w);
-	outcome_init(&oc, conn, ri);
+	outcome_init(&oc, w, conn, ri);
 	status = dispatch(srv, w, conn, ri, &oc);
 	w->resp.status = status;
 	if (atomic_load(&srv->draining))
@@ -586,7 +605,8 @@ begin_request(struct mg_connection *conn)
 		lx_buf_cleanup(&w->out);
 		lx_buf_cleanup(&w->resp.body);
 	}
-	lx_metrics_inflight(srv->metrics, -1);
+	if (!draining)
+		lx_metrics_inflight(srv->metrics, -1);
 	return (status);
 }
 
@@ -610,7 +630,7 @@ http_error(struct mg_connection *conn, int status, const char *msg)
 	memset(&oc, 0, sizeof(oc));
 	oc.route_index = -1;
 	oc.close = 1;
-	request_id_new(oc.request_id);
+	request_id_new(w == &tmp ? NULL : w, oc.request_id);
 	worker_reset(w);
 	w->resp.status = status;
 	w->resp.content_type = "application/problem+json";
@@ -638,6 +658,7 @@ init_thread(const struct mg_context *ctx, int type)
 	if (type != 1)
 		return (NULL);
 	w = lx_calloc(1, sizeof(*w));
+	randombytes_buf(w->seed, sizeof(w->seed));
 	lx_buf_init(&w->out);
 	lx_buf_init(&w->in);
 	lx_buf_init(&w->scratch);
@@ -663,6 +684,7 @@ exit_thread(const struct mg_context *ctx, int type, void *p)
 	lx_buf_cleanup(&w->log);
 	lx_buf_cleanup(&w->resp.headers);
 	lx_buf_cleanup(&w->resp.body);
+	sodium_memzero(w->seed, sizeof(w->seed));
 	lx_free(w);
 }
 
@@ -873,7 +895,8 @@ lx_server_stop(struct lx_server *srv)
 
 	if (srv == NULL)
 		return;
-	/* New requests get 503; wait for the ones in flight. */
+	/* New requests get 503 and are not counted; wait for the ones that
+	 * were counted before draining was set. */
 	atomic_store(&srv->draining, 1);
 	deadline = lx_now_ms() + srv->request_timeout_ms + 1000;
 	while (

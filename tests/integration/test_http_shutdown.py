@@ -61,6 +61,46 @@ class Shutdown(unittest.TestCase):
     def test_sigint_finishes_in_flight_upload(self):
         self.slow_upload(signal.SIGINT)
 
+    def test_stops_promptly_under_load(self):
+        import threading
+        lx = Luxima()
+        stop = threading.Event()
+        statuses = []
+
+        def hammer():
+            while not stop.is_set():
+                try:
+                    c = lx.connection(timeout=5)
+                    for _ in range(50):
+                        c.request("GET", "/healthz")
+                        r = c.getresponse()
+                        r.read()
+                        statuses.append(r.status)
+                        if r.getheader("connection") == "close":
+                            break
+                    c.close()
+                except OSError:
+                    if stop.is_set():
+                        return
+                    time.sleep(0.01)
+                except Exception:
+                    time.sleep(0.01)
+
+        threads = [threading.Thread(target=hammer) for _ in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        t0 = time.time()
+        try:
+            self.assertEqual(lx.stop(), 0, lx.output())
+            self.assertLess(time.time() - t0, 5)  # new work does not hold the stop up
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        self.assertIn(200, statuses)
+        self.assertTrue(set(statuses) <= {200, 503}, set(statuses))
+
     def test_idle_server_stops_quickly(self):
         lx = Luxima()
         # An idle keep-alive connection does not hold the stop up.
