@@ -292,10 +292,12 @@ send_response(struct lx_server *srv, struct worker *w,
 		lx_methods_format(oc->allowed, allow, sizeof(allow));
 		lx_buf_addf(b, "Allow: %s\r\n", allow);
 	}
+	/* With a list of origins the answer depends on Origin: say so to
+	 * caches whether or not this one was allowed. */
+	if (srv->norigins > 0 && !srv->cors_any)
+		lx_buf_adds(b, "Vary: Origin\r\n");
 	if ((origin = cors_origin(srv, conn)) != NULL) {
 		lx_buf_addf(b, "Access-Control-Allow-Origin: %s\r\n", origin);
-		if (!srv->cors_any)
-			lx_buf_adds(b, "Vary: Origin\r\n");
 		if (oc->preflight) {
 			lx_methods_format(oc->allowed, allow, sizeof(allow));
 			lx_buf_addf(b,

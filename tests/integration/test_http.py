@@ -386,6 +386,7 @@ class Cors(unittest.TestCase):
                 self.assertIsNone(r.header("access-control-allow-methods"))
                 r = lx.get("/healthz", headers={"Origin": origin})
                 self.assertIsNone(r.header("access-control-allow-origin"))
+                self.assertEqual(r.header("vary"), "Origin")  # for caches
             # Errors carry CORS headers too, so a browser can read them.
             r = lx.get("/nope", headers={"Origin": "https://a.example"})
             self.assertEqual(r.header("access-control-allow-origin"), "https://a.example")
