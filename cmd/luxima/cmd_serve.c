@@ -122,7 +122,7 @@ set_log_level(const char *v)
 int
 cmd_serve(int argc, char **argv)
 {
-	struct cli_settings s;
+	static struct cli_settings s; /* static: its strings live to exit */
 	struct lx_server *srv = NULL;
 	struct lx_db *db = NULL;
 	struct lx_err err;
