@@ -263,11 +263,12 @@ void lx_metrics_render(struct lx_metrics *m, const struct lx_router *r,
 
 /*
  * Checks that cert and key are readable PEM files holding a certificate
- * and its matching private key, and writes both into a new file in dir
- * (mode 0600) for civetweb, which loads certificate and key from one file.
- * Sets *path (free with lx_free; unlink once the server started).
+ * and its matching private key, and writes both into an anonymous
+ * in-memory file for civetweb, which loads certificate and key from one
+ * path. Sets *fd (close once the server started) and *path
+ * ("/proc/self/fd/N", free with lx_free).
  */
-int lx_tls_combined_pem(const char *cert, const char *key, const char *dir,
-    char **path, struct lx_err *err);
+int lx_tls_combined_pem(const char *cert, const char *key, int *fd, char **path,
+    struct lx_err *err);
 
 #endif

@@ -788,6 +788,7 @@ lx_server_start(const struct lx_server_config *cfg, struct lx_db *db,
 	char ports[300], threads[16], rto[16], ito[16], errtext[256];
 	const char *opts[40], *listen;
 	char *pem = NULL;
+	int pemfd = -1;
 	unsigned code = 0;
 	int n = 0, nthreads, ret = -1;
 	long ncpu;
@@ -816,7 +817,7 @@ lx_server_start(const struct lx_server_config *cfg, struct lx_db *db,
 			goto out;
 		}
 		if (lx_tls_combined_pem(
-		        cfg->tls_cert, cfg->tls_key, cfg->data_dir, &pem, err)
+		        cfg->tls_cert, cfg->tls_key, &pemfd, &pem, err)
 		    == -1)
 			goto out;
 	}
@@ -882,10 +883,9 @@ lx_server_start(const struct lx_server_config *cfg, struct lx_db *db,
 	srv = NULL;
 	ret = 0;
 out:
-	if (pem != NULL) {
-		unlink(pem); /* civetweb has read it (or failed) */
-		lx_free(pem);
-	}
+	if (pemfd != -1)
+		close(pemfd); /* civetweb has read it (or failed) */
+	lx_free(pem);
 	server_free(srv);
 	return (ret);
 }

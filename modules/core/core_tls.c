@@ -3,14 +3,16 @@
  * certificate and the private key from one PEM file (its ssl_certificate
  * option), while operators keep them apart; so the two are checked here
  * with mbedTLS (readable, parseable, matching) for a clear start-up error,
- * then concatenated into a private temporary file that the server removes
- * once civetweb has read it.
+ * then concatenated into an anonymous in-memory file (memfd) that civetweb
+ * reads through /proc/self/fd/N: the private key never lands on a disk in
+ * a second place.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -111,13 +113,13 @@ write_all(int fd, const char *p, size_t len)
 }
 
 int
-lx_tls_combined_pem(const char *cert, const char *key, const char *dir,
-    char **path, struct lx_err *err)
+lx_tls_combined_pem(const char *cert, const char *key, int *fdp, char **path,
+    struct lx_err *err)
 {
 	struct lx_buf crt_pem, key_pem;
-	char *tmp = NULL;
 	int fd = -1, ret = -1;
 
+	*fdp = -1;
 	*path = NULL;
 	lx_buf_init(&crt_pem);
 	lx_buf_init(&key_pem);
@@ -126,11 +128,9 @@ lx_tls_combined_pem(const char *cert, const char *key, const char *dir,
 		goto out;
 	if (check_pair(&crt_pem, &key_pem, cert, key, err) == -1)
 		goto out;
-	tmp = lx_asprintf("%s/.tls-XXXXXX", dir ? dir : "/tmp");
-	if ((fd = mkstemp(tmp)) == -1) {
+	if ((fd = memfd_create("luxima-tls", MFD_CLOEXEC)) == -1) {
 		lx_err_set(err, 500, "tls_file",
-		    "cannot create a temporary TLS file in %s: %s",
-		    dir ? dir : "/tmp", strerror(errno));
+		    "cannot create an in-memory TLS file: %s", strerror(errno));
 		goto out;
 	}
 	/* Key first: civetweb parses the key, then the certificate chain. */
@@ -138,13 +138,12 @@ lx_tls_combined_pem(const char *cert, const char *key, const char *dir,
 	    || write_all(fd, "\n", 1) == -1
 	    || write_all(fd, crt_pem.data, crt_pem.len) == -1) {
 		lx_err_set(err, 500, "tls_file",
-		    "cannot write temporary TLS file %s: %s", tmp,
-		    strerror(errno));
-		unlink(tmp);
+		    "cannot write the in-memory TLS file: %s", strerror(errno));
 		goto out;
 	}
-	*path = tmp;
-	tmp = NULL;
+	*path = lx_asprintf("/proc/self/fd/%d", fd);
+	*fdp = fd;
+	fd = -1;
 	ret = 0;
 out:
 	if (fd != -1)
@@ -153,6 +152,5 @@ out:
 		sodium_memzero(key_pem.data, key_pem.cap);
 	lx_buf_cleanup(&key_pem);
 	lx_buf_cleanup(&crt_pem);
-	lx_free(tmp);
 	return (ret);
 }
