@@ -151,6 +151,18 @@ cli_parse(const char *cmd, const char *usage, int argc, char **argv,
 				print_flags(flags);
 			print_flags(common_flags);
 			printf("  %-24s %s\n", "--help", "show this help");
+			printf(
+			    "\nenvironment:\n"
+			    "  LUXIMA_DB_KEY_FILE, "
+			    "$CREDENTIALS_DIRECTORY/db.key, "
+			    "LUXIMA_DB_KEY\n"
+			    "                           the database key, in "
+			    "that order (else DATA/luxima.key)\n"
+			    "  LUXIMA_SYNCHRONOUS       full (default) or "
+			    "normal "
+			    "[config synchronous]\n"
+			    "  LUXIMA_LOG_LEVEL         debug, info (default), "
+			    "warn, error [config log_level]\n");
 			return (1);
 		}
 		if (strncmp(argv[i], "--", 2) != 0) {
