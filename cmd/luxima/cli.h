@@ -45,6 +45,9 @@ const char *cli_value(const char *name);
  * failure. create: make the data folder, key and database if absent. */
 struct lx_db *cli_open_db(const struct cli_settings *s, int create);
 
+/* Formats ms since the epoch as UTC ISO 8601 into buf ("-" for 0). */
+void cli_fmt_time(int64_t ms, char *buf, size_t len);
+
 int cmd_serve(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_seed(int argc, char **argv);

@@ -14,20 +14,6 @@ static const char usage[] = "list [--state queued|running|done|dead] "
                             "[--json] [--limit N]";
 
 static void
-fmt_time(int64_t ms, char *buf, size_t len)
-{
-	struct tm tm;
-	time_t t = (time_t)(ms / 1000);
-
-	if (ms <= 0) {
-		snprintf(buf, len, "-");
-		return;
-	}
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static void
 print_json(const struct lx_job_info *j, int n)
 {
 	struct lx_buf b;
@@ -71,7 +57,7 @@ print_table(const struct lx_job_info *j, int n)
 	printf("%-8s %-24s %-8s %-9s %-21s %s\n", "ID", "KIND", "STATE",
 	    "ATTEMPTS", "RUN AT", "LAST ERROR");
 	for (i = 0; i < n; i++) {
-		fmt_time(j[i].run_at_ms, when, sizeof(when));
+		cli_fmt_time(j[i].run_at_ms, when, sizeof(when));
 		printf("%-8lld %-24s %-8s %4d/%-4d %-21s %s\n",
 		    (long long)j[i].id, j[i].kind, j[i].state, j[i].attempts,
 		    j[i].max_attempts, when,

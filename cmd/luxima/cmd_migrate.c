@@ -14,20 +14,6 @@ static const char usage[] = "status|up\n\n"
                             "  up      apply the pending migrations, each in "
                             "one transaction";
 
-static void
-fmt_time(int64_t ms, char *buf, size_t len)
-{
-	struct tm tm;
-	time_t t = (time_t)(ms / 1000);
-
-	if (ms <= 0) {
-		snprintf(buf, len, "-");
-		return;
-	}
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static int
 migrate_status(struct lx_db *db)
 {
@@ -43,7 +29,7 @@ migrate_status(struct lx_db *db)
 	}
 	printf("%-36s %-8s %s\n", "NAME", "STATE", "APPLIED AT");
 	for (i = 0; i < n; i++) {
-		fmt_time(m[i].applied_at, when, sizeof(when));
+		cli_fmt_time(m[i].applied_at, when, sizeof(when));
 		printf("%-36s %-8s %s\n", m[i].name,
 		    m[i].changed       ? "CHANGED"
 		        : m[i].applied ? "applied"
