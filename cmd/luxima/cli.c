@@ -17,6 +17,7 @@ static struct {
 	char *value;
 } conf[MAX_CONF];
 static int nconf;
+static char default_config[4096]; /* DATA/luxima.conf */
 
 /* The values found for the current command's flags, by name. */
 static const struct cli_flag *cur_flags;
@@ -225,11 +226,11 @@ cli_parse(const char *cmd, const char *usage, int argc, char **argv,
 		if (conf_read(config, 1) == -1)
 			return (-1);
 	} else {
-		char *path = lx_asprintf("%s/luxima.conf", data);
-
-		if (conf_read(path, 0) == -1)
+		snprintf(default_config, sizeof(default_config),
+		    "%s/luxima.conf", data);
+		if (conf_read(default_config, 0) == -1)
 			return (-1);
-		config = path; /* lives as long as the process */
+		config = default_config;
 	}
 	out->data_dir = data;
 	out->config_file = config;
