@@ -18,8 +18,9 @@ configure() { # dir [cmake args]
 	dir=$1
 	shift
 	if [ ! -f "$dir/CMakeCache.txt" ]; then
-		cmake -S "$top" -B "$dir" -DLUXIMA_DEPS="$top/build/_deps" "$@" >"$dir.configure.log" 2>&1 ||
-		    { cat "$dir.configure.log"; exit 1; }
+		mkdir -p "$dir"
+		cmake -S "$top" -B "$dir" -DLUXIMA_DEPS="$top/build/_deps" "$@" >"$dir/configure.log" 2>&1 ||
+		    { cat "$dir/configure.log"; exit 1; }
 	fi
 }
 

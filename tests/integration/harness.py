@@ -59,6 +59,19 @@ def run_cli(args, data=None, env=None, input=None, timeout=60):
                           text=True, timeout=timeout)
 
 
+def make_cert(folder, name, kind="ec", cn="127.0.0.1", san="IP:127.0.0.1"):
+    """A self-signed certificate and its key, made by the openssl CLI.
+    Returns (cert_path, key_path)."""
+    cert = os.path.join(folder, name + ".crt")
+    key = os.path.join(folder, name + ".key")
+    newkey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"] if kind == "ec" \
+        else ["-newkey", "rsa:2048"]
+    subprocess.run(["openssl", "req", "-x509", "-nodes", "-days", "2", "-subj", "/CN=" + cn,
+                    "-addext", "subjectAltName=" + san, "-keyout", key, "-out", cert] + newkey,
+                   check=True, capture_output=True)
+    return cert, key
+
+
 class Response:
     def __init__(self, status, headers, body):
         self.status = status

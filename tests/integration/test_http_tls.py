@@ -6,23 +6,11 @@ certificate or a key that does not match.
 import glob
 import os
 import shutil
-import subprocess
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Luxima, assert_problem, main, new_data_dir, run_cli  # noqa: E402
-
-
-def make_cert(folder, name, kind="ec"):
-    cert = os.path.join(folder, name + ".crt")
-    key = os.path.join(folder, name + ".key")
-    newkey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"] if kind == "ec" \
-        else ["-newkey", "rsa:2048"]
-    subprocess.run(["openssl", "req", "-x509", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert] + newkey,
-                   check=True, capture_output=True)
-    return cert, key
+from harness import Luxima, assert_problem, main, make_cert, new_data_dir, run_cli  # noqa: E402
 
 
 @unittest.skipIf(shutil.which("openssl") is None, "needs the openssl CLI")
