@@ -5,9 +5,11 @@
  */
 #include <stddef.h>
 
+#include "auth.h"
 #include "core.h"
 
 const struct lx_module *const lx_modules[] = {
 	&lx_core_module,
+	&auth_module,
 	NULL,
 };

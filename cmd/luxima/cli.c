@@ -42,6 +42,12 @@ conf_get(const char *key)
 	return (NULL);
 }
 
+const char *
+cli_conf(const char *key)
+{
+	return (conf_get(key));
+}
+
 static char *
 trim(char *s)
 {

@@ -41,6 +41,10 @@ int cli_parse(const char *cmd, const char *usage, int argc, char **argv,
  * file), or NULL. */
 const char *cli_value(const char *name);
 
+/* The config file's value for key (any key, e.g. "auth.issuer"), or NULL;
+ * valid after cli_parse. */
+const char *cli_conf(const char *key);
+
 /* Opens the store for a subcommand; prints one line and returns NULL on
  * failure. create: make the data folder, key and database if absent. */
 struct lx_db *cli_open_db(const struct cli_settings *s, int create);
@@ -55,5 +59,7 @@ int cmd_jobs(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_openapi(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_admin(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
 
 #endif

@@ -83,6 +83,7 @@ server_settings(struct cli_settings *s)
 	c->tls_key = cli_value("tls-key");
 	c->cors_origins = cli_value("cors-origins");
 	c->data_dir = s->data_dir;
+	c->conf = cli_conf;
 	if ((v = cli_value("threads")) != NULL) {
 		if (parse_size("threads", v, 0, 1024, &n) == -1)
 			return (-1);

@@ -16,6 +16,8 @@ static const struct {
 	{ "seed", cmd_seed, "load the default or demo seed data" },
 	{ "jobs", cmd_jobs, "list the durable job queue" },
 	{ "audit", cmd_audit, "verify the audit log's hash chain" },
+	{ "admin", cmd_admin, "create a platform administrator" },
+	{ "keys", cmd_keys, "list or rotate the token signing keys" },
 	{ "openapi", cmd_openapi,
 	    "print the OpenAPI document or the route table" },
 	{ "version", cmd_version, "print the version and build information" },

@@ -34,14 +34,40 @@ struct cJSON;
 
 /*
  * What identity a route needs; the core checks it before the handler runs,
- * handlers never parse tokens. Only NEED_ANON exists so far; later modules
- * add values here and a case in core_server.c's check_identity(), e.g.
- * NEED_USER, NEED_SERVICE_KEY and NEED_PERM(p) encoded as
- * (NEED_TENANT_PERM | p << 8) so one unsigned carries the permission.
+ * handlers never parse tokens. NEED_USER and NEED_PLATFORM_ADMIN take a
+ * bearer access token, checked by the authenticator a module registers
+ * (lx_server_set_authenticator). Later values, e.g. NEED_SERVICE_KEY and
+ * NEED_PERM(p) encoded as (NEED_TENANT_PERM | p << 8), add a case in
+ * core_server.c's check_identity().
  */
 enum lx_need {
 	NEED_ANON = 0, /* anyone */
+	NEED_USER = 1, /* a valid access token (401 otherwise) */
+	NEED_PLATFORM_ADMIN = 2, /* NEED_USER and platform_admin (else 403) */
 };
+
+/* Who made a request, filled by the core from the bearer token before the
+ * handler runs (routes needing NEED_USER or more); zero for anonymous. */
+struct lx_identity {
+	int authenticated; /* 1: a verified access token */
+	char user_id[40]; /* "sub" */
+	char session_id[40]; /* "sid" / "session_id" */
+	char email[256];
+	char role[32]; /* "authenticated" */
+	char aal[8]; /* "aal1", "aal2" */
+	int platform_admin; /* app_metadata.platform_admin */
+	int64_t exp; /* token expiry, s since epoch */
+	const char *claims_json; /* the token's payload; valid during the
+				  * request, owned by the authenticator */
+};
+
+/*
+ * Verifies a bearer token (token[0..len), not NUL-terminated) and fills
+ * *out; returns 0, or -1 with err (the core answers 401 "invalid_token").
+ * Called on worker threads concurrently; must not block on a global lock.
+ */
+typedef int (*lx_authenticator)(
+    const char *token, size_t len, struct lx_identity *out, struct lx_err *err);
 
 /* Body schema: one entry per accepted field; unknown fields are refused. */
 enum lx_ftype { F_STRING, F_INT, F_BOOL, F_OBJECT, F_ARRAY, F_NUMBER };
@@ -72,6 +98,7 @@ struct lx_req {
 	const char *request_id; /* X-Request-Id */
 	const char *remote_addr;
 	const struct lx_route *route;
+	struct lx_identity ident; /* the caller, for NEED_USER and above */
 	struct lx_conn *db; /* the worker thread's connection */
 	struct lx_server *srv; /* the running server */
 	void *mg; /* civetweb connection (core only) */
@@ -125,6 +152,8 @@ struct lx_server_config {
 	int idle_timeout_ms; /* keep-alive idle; 0: 5000 */
 	const char *cors_origins; /* comma list, "*" or NULL (off) */
 	const char *data_dir; /* for the temporary TLS key file */
+	/* Config-file lookup for modules ("auth.issuer"), or NULL. */
+	const char *(*conf)(const char *key);
 };
 
 /* --- the server (core_server.c) --- */
@@ -147,6 +176,11 @@ void lx_server_stop(struct lx_server *srv);
 /* "http://127.0.0.1:8080" or "https://...": the server's base URL. */
 const char *lx_server_url(const struct lx_server *srv);
 struct lx_db *lx_server_db(const struct lx_server *srv);
+/* The config file's value for key (cfg->conf), or NULL. */
+const char *lx_server_conf(const struct lx_server *srv, const char *key);
+/* Sets the verifier of bearer tokens for NEED_USER routes; a module calls
+ * it from its init. Without one, such routes answer 401. */
+void lx_server_set_authenticator(struct lx_server *srv, lx_authenticator fn);
 /* Appends the Prometheus text for srv (job gauges read through c). */
 void lx_server_metrics(
     struct lx_server *srv, struct lx_conn *c, struct lx_buf *out);
@@ -159,6 +193,8 @@ void lx_resp_header(struct lx_resp *resp, const char *name, const char *value);
 /* Makes resp a problem document (status, code, detail) for request_id. */
 void lx_resp_problem(struct lx_resp *resp, int status, const char *code,
     const char *detail, const char *request_id);
+/* The value of request header name (case-insensitive), or NULL. */
+const char *lx_req_header(const struct lx_req *req, const char *name);
 /* The value of {name} in the matched path, or NULL. */
 const char *lx_req_param(const struct lx_req *req, const char *name);
 

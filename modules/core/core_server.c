@@ -26,6 +26,10 @@
 #include "core.h"
 
 #define DEFAULT_MAX_BODY (1024 * 1024)
+/* civetweb's limit on the request line plus headers (its default, 16 KiB,
+ * answers 400 before the core sees a long Authorization header; the
+ * authenticator refuses oversize tokens itself, fast). */
+#define MAX_REQUEST_HEAD "131072"
 #define MAX_ORIGINS 32
 
 /* Security headers on every response; the CSP depends on the type. */
@@ -54,6 +58,8 @@ struct lx_server {
 	const struct lx_module *mods[64]; /* lx_modules[] (+ test module) */
 	int nmods;
 	atomic_int draining; /* 1: refuse new requests, finish in-flight */
+	lx_authenticator auth; /* bearer token verifier, or NULL */
+	const char *(*conf)(const char *key); /* config-file lookup, or NULL */
 	char url[256];
 };
 
@@ -83,6 +89,7 @@ struct outcome {
 	int route_index;
 	unsigned allowed; /* for Allow (405, OPTIONS) */
 	int preflight; /* 1: CORS preflight answered */
+	const char *www_auth; /* WWW-Authenticate for a 401, or NULL */
 };
 
 const char *
@@ -95,6 +102,18 @@ struct lx_db *
 lx_server_db(const struct lx_server *srv)
 {
 	return (srv->db);
+}
+
+const char *
+lx_server_conf(const struct lx_server *srv, const char *key)
+{
+	return (srv->conf != NULL ? srv->conf(key) : NULL);
+}
+
+void
+lx_server_set_authenticator(struct lx_server *srv, lx_authenticator fn)
+{
+	srv->auth = fn;
 }
 
 void
@@ -130,6 +149,12 @@ lx_resp_problem(struct lx_resp *resp, int status, const char *code,
 	resp->content_type = "application/problem+json";
 	lx_buf_reset(&resp->body);
 	lx_problem_json(&resp->body, status, code, detail, request_id, NULL);
+}
+
+const char *
+lx_req_header(const struct lx_req *req, const char *name)
+{
+	return (req->mg != NULL ? mg_get_header(req->mg, name) : NULL);
 }
 
 /* --- small request helpers --- */
@@ -365,18 +390,56 @@ access_log(struct worker *w, const struct mg_request_info *ri,
 
 /* --- the checks, in order --- */
 
-/* Identity: only anonymous routes exist so far (see enum lx_need). */
+/*
+ * Identity: NEED_USER and above take "Authorization: Bearer <token>",
+ * verified by the registered authenticator into req->ident. A missing
+ * token is 401 "missing_token", a bad one 401 "invalid_token" (both with
+ * WWW-Authenticate), a user who is not a platform admin on an admin route
+ * 403 "forbidden".
+ */
 static int
-check_identity(
-    const struct lx_route *rt, struct lx_req *req, struct lx_err *err)
+check_identity(struct lx_server *srv, const struct lx_route *rt,
+    struct lx_req *req, struct outcome *oc, struct lx_err *err)
 {
-	(void)req;
-	switch (rt->need) {
-	case NEED_ANON:
+	const char *h, *tok;
+	size_t len;
+
+	if (rt->need == NEED_ANON)
 		return (0);
+	if (rt->need != NEED_USER && rt->need != NEED_PLATFORM_ADMIN)
+		return (lx_err_set(err, 500, "internal_error",
+		    "route %s needs an identity the core does not know",
+		    rt->path));
+	if ((h = mg_get_header(req->mg, "Authorization")) == NULL) {
+		oc->www_auth = "Bearer realm=\"luxima\"";
+		return (lx_err_set(err, 401, "missing_token",
+		    "this route needs an access token "
+		    "(Authorization: Bearer <token>)"));
 	}
-	return (lx_err_set(err, 500, "internal_error",
-	    "route %s needs an identity the core does not know", rt->path));
+	oc->www_auth = "Bearer realm=\"luxima\", error=\"invalid_token\"";
+	if (strncasecmp(h, "Bearer ", 7) != 0)
+		return (lx_err_set(err, 401, "invalid_token",
+		    "the Authorization header must be \"Bearer <token>\""));
+	for (tok = h + 7; *tok == ' '; tok++)
+		;
+	len = strlen(tok);
+	while (len > 0 && tok[len - 1] == ' ')
+		len--;
+	if (len == 0 || srv->auth == NULL)
+		return (lx_err_set(err, 401, "invalid_token",
+		    "the access token is not valid"));
+	if (srv->auth(tok, len, &req->ident, err) == -1) {
+		memset(&req->ident, 0, sizeof(req->ident));
+		err->status = 401;
+		snprintf(err->code, sizeof(err->code), "invalid_token");
+		return (-1);
+	}
+	req->ident.authenticated = 1;
+	oc->www_auth = NULL;
+	if (rt->need == NEED_PLATFORM_ADMIN && !req->ident.platform_admin)
+		return (lx_err_set(err, 403, "forbidden",
+		    "this route is for platform administrators"));
+	return (0);
 }
 
 /* Reads the body into w->in: at most max bytes, else 413. */
@@ -490,7 +553,7 @@ dispatch(struct lx_server *srv, struct worker *w, struct mg_connection *conn,
 	req.nparams = m.nparams;
 	memcpy(req.param_names, m.param_names, sizeof(req.param_names));
 	memcpy(req.param_values, m.param_values, sizeof(req.param_values));
-	if (check_identity(rt, &req, &err) == -1)
+	if (check_identity(srv, rt, &req, oc, &err) == -1)
 		goto fail;
 	/* 5-7. content type, JSON, schema: bodies of POST, PUT, PATCH */
 	has_body = ri->content_length > 0
@@ -545,6 +608,8 @@ fail:
 	lx_buf_reset(&w->resp.body);
 	lx_problem_json(&w->resp.body, err.status, err.code, err.detail,
 	    oc->request_id, oc->field);
+	if (err.status == 401 && oc->www_auth != NULL)
+		lx_resp_header(&w->resp, "WWW-Authenticate", oc->www_auth);
 	return (err.status);
 }
 
@@ -800,6 +865,7 @@ lx_server_start(const struct lx_server_config *cfg, struct lx_db *db,
 	srv->max_body = cfg->max_body ? cfg->max_body : DEFAULT_MAX_BODY;
 	srv->request_timeout_ms =
 	    cfg->request_timeout_ms > 0 ? cfg->request_timeout_ms : 30000;
+	srv->conf = cfg->conf;
 	parse_origins(srv, cfg->cors_origins);
 	if (modules_init(srv, err) == -1)
 		goto out;
@@ -849,6 +915,8 @@ lx_server_start(const struct lx_server_config *cfg, struct lx_db *db,
 	opts[n++] = "yes";
 	opts[n++] = "tcp_nodelay";
 	opts[n++] = "1";
+	opts[n++] = "max_request_size";
+	opts[n++] = MAX_REQUEST_HEAD;
 	opts[n++] = "decode_url";
 	opts[n++] = "no";
 	opts[n++] = "enable_auth_domain_check";

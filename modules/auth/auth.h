@@ -1,0 +1,445 @@
+/*
+ * Identity: accounts, passwords, sessions and the tokens that prove them.
+ * Rules live in auth.c and take a connection plus inputs, so the native
+ * /auth routes (auth_http.c), the GoTrue-compatible surface and the CLI
+ * share them; none of them speaks HTTP. Access tokens are EdDSA (Ed25519)
+ * JWTs verified in memory (auth_jwt.c, auth_keys.c) against an in-memory
+ * set of revoked sessions (auth_revoke.c); refresh tokens are opaque,
+ * stored hashed, rotated on use, and a reused one revokes its family.
+ *
+ * Login is two steps so a second factor can slot in between:
+ * auth_login_password() proves the password (throttled, uniform errors),
+ * auth_session_issue() opens a session and mints its tokens with the
+ * authentication methods (amr) and level (aal) it was given.
+ *
+ * Files: auth.c (rules), auth_store.c (statements), auth_http.c (routes),
+ * auth_jwt.c (JWT encode/decode/verify, no database: fuzzed),
+ * auth_keys.c (signing keys), auth_password.c (Argon2id, policy, email
+ * normalisation), auth_revoke.c (revoked sessions).
+ */
+#ifndef LX_AUTH_H
+#define LX_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core.h"
+#include "storage.h"
+
+struct cJSON;
+
+#define AUTH_ID_SIZE 37 /* UUIDv4 text + NUL */
+#define AUTH_EMAIL_MAX 254 /* bytes */
+#define AUTH_PASSWORD_MAX 1024
+#define AUTH_PASSWORD_MIN 10
+#define AUTH_NAME_MAX 200
+#define AUTH_TOKEN_MAX 8192 /* longest access token the verifier reads */
+#define AUTH_KID_SIZE 24 /* key id text + NUL */
+
+/* OWASP's floor for Argon2id: 19 MiB, 2 passes, 1 lane. */
+#define AUTH_ARGON2_MIN_MEM_KIB 19456
+#define AUTH_ARGON2_MIN_OPS 2
+
+/* The module's settings. Each comes, first found, from the environment
+ * (LUXIMA_AUTH_<KEY> upper-cased: LUXIMA_AUTH_ACCESS_TOKEN_TTL_S), the
+ * config file ("auth.access_token_ttl_s = 600"), the settings table (same
+ * key), else the default shown. */
+struct auth_config {
+	uint64_t argon2_memlimit_kib; /* auth.argon2_memlimit_kib, 19456 */
+	uint64_t argon2_opslimit; /* auth.argon2_opslimit, 2 */
+	int64_t access_ttl_s; /* auth.access_token_ttl_s, 900 */
+	int64_t refresh_ttl_s; /* auth.refresh_token_ttl_s, 30 days */
+	char issuer[128]; /* auth.issuer, "luxima" */
+	int require_email_confirmation; /* auth.require_email_confirmation */
+	int reveal_existing_email; /* auth.reveal_existing_email */
+	int throttle_account_max; /* auth.throttle_account_max, 5 */
+	int throttle_address_max; /* auth.throttle_address_max, 20 */
+	int64_t throttle_window_s; /* auth.throttle_window_s, 900 */
+};
+
+/* Looks up a config-file value by key, or NULL (cli_conf, or the server's
+ * lx_server_conf). */
+typedef const char *(*auth_conf_fn)(const char *key);
+
+/* Who is calling: for sessions, throttling and audit. Any may be NULL. */
+struct auth_client {
+	const char *address; /* client IP */
+	const char *user_agent;
+	const char *request_id;
+};
+
+/* An account, as rules and handlers see it (no secrets). */
+struct auth_user {
+	char id[AUTH_ID_SIZE];
+	char email[AUTH_EMAIL_MAX + 1];
+	char name[AUTH_NAME_MAX + 1]; /* "" when none */
+	int has_name;
+	int platform_admin;
+	int64_t email_confirmed_at; /* ms; 0: not confirmed */
+	int64_t last_sign_in_at; /* ms; 0: never */
+	int64_t created_at; /* ms */
+	int64_t updated_at; /* ms */
+};
+
+/* A freshly minted pair. The token strings are secrets in sodium_malloc
+ * memory: release with auth_tokens_cleanup(), which wipes them. */
+struct auth_tokens {
+	char *access_token;
+	char *refresh_token;
+	int64_t expires_in; /* s */
+	int64_t expires_at; /* s since epoch */
+	char session_id[AUTH_ID_SIZE];
+	struct auth_user user;
+};
+
+/* A session, as listed to its owner. */
+struct auth_session {
+	char id[AUTH_ID_SIZE];
+	int64_t created_at; /* ms */
+	int64_t refreshed_at; /* ms; 0: never refreshed */
+	char user_agent[256];
+	char ip[64];
+	char aal[8];
+};
+
+/* Why a password was refused (bits of auth_password_policy's result). */
+#define AUTH_WEAK_SHORT 0x01 /* "too_short": under AUTH_PASSWORD_MIN */
+#define AUTH_WEAK_COMMON 0x02 /* "too_common": in the built-in list */
+#define AUTH_WEAK_EMAIL 0x04 /* "contains_email": has the local part */
+#define AUTH_WEAK_LONG 0x08 /* "too_long": over AUTH_PASSWORD_MAX */
+
+enum auth_scope {
+	AUTH_SCOPE_LOCAL, /* this session */
+	AUTH_SCOPE_ALL, /* every session of the user */
+	AUTH_SCOPE_OTHERS, /* every session but this one */
+};
+
+/* --- lifecycle (auth.c) --- */
+
+/*
+ * Loads the settings (conf may be NULL), the signing keys (generating the
+ * first into the store) and the revoked-session set. Call once per process
+ * before anything below (the server module does it at start; CLI commands
+ * before their work). Not thread-safe.
+ */
+int auth_init(struct lx_conn *c, auth_conf_fn conf, struct lx_err *err);
+/* Frees keys, revoked set and the calling thread's token cache. */
+void auth_shutdown(void);
+/* The settings loaded by auth_init. */
+const struct auth_config *auth_config(void);
+/*
+ * Fills cfg from defaults, then the settings table (c, may be NULL), the
+ * config file (conf, may be NULL) and the environment. A value that is not
+ * a number where one is wanted, or Argon2id parameters below OWASP's
+ * floor, fail with err (422 "bad_setting") naming the key.
+ */
+int auth_config_load(struct auth_config *cfg, struct lx_conn *c,
+    auth_conf_fn conf, struct lx_err *err);
+
+/* --- rules (auth.c); each runs its own transaction on c --- */
+
+/*
+ * Creates an account. email is normalised; password must pass the policy
+ * (else 422 "weak_password" with *weak set to the AUTH_WEAK_* bits; weak
+ * may be NULL). An email already taken gives the same result as a new one
+ * (out filled with a fresh random id, nothing written, audit
+ * "auth.register.duplicate") unless auth.reveal_existing_email is on, then
+ * 409 "email_taken". name may be NULL.
+ */
+int auth_register(struct lx_conn *c, const struct auth_client *cl,
+    const char *email, const char *password, const char *name,
+    struct auth_user *out, unsigned *weak, struct lx_err *err);
+/*
+ * Step one of a login: proves email and password. Refuses with 429
+ * "too_many_attempts" (*retry_after_s set) when the account or address
+ * failed too often within the window; with 401 "invalid_credentials" for
+ * an unknown email or a wrong password alike (an unknown email is checked
+ * against a dummy hash, so both take similar time); with 403
+ * "email_not_confirmed" when confirmation is required and missing. Records
+ * failures, clears the account's on success, upgrades a hash made with
+ * weaker parameters. On success fills *out. retry_after_s may be NULL.
+ */
+int auth_login_password(struct lx_conn *c, const struct auth_client *cl,
+    const char *email, const char *password, struct auth_user *out,
+    int64_t *retry_after_s, struct lx_err *err);
+/*
+ * Step two: opens a session for u authenticated by method ("password")
+ * at level aal ("aal1"), with its first refresh token and an access token,
+ * and audits "auth.login". Fills *out (auth_tokens_cleanup).
+ */
+int auth_session_issue(struct lx_conn *c, const struct auth_client *cl,
+    const struct auth_user *u, const char *method, const char *aal,
+    struct auth_tokens *out, struct lx_err *err);
+/* Both steps: the password login. */
+int auth_login(struct lx_conn *c, const struct auth_client *cl,
+    const char *email, const char *password, struct auth_tokens *out,
+    int64_t *retry_after_s, struct lx_err *err);
+/*
+ * Spends refresh_token and mints a new pair for its session. A spent token
+ * presented again revokes its whole family and the session (audit
+ * "auth.refresh.reuse") and fails with 401 "refresh_token_reused"; an
+ * unknown, expired or revoked one gives 401 "invalid_refresh_token".
+ */
+int auth_refresh(struct lx_conn *c, const struct auth_client *cl,
+    const char *refresh_token, struct auth_tokens *out, struct lx_err *err);
+/* Revokes the caller's session, all of the user's sessions, or all others
+ * (scope); their access tokens fail verification at once. */
+int auth_logout(struct lx_conn *c, const struct auth_client *cl,
+    const struct lx_identity *id, enum auth_scope scope, struct lx_err *err);
+/* Lists user_id's live sessions, newest first. Sets *out (lx_free) and
+ * *n. */
+int auth_sessions_list(struct lx_conn *c, const char *user_id,
+    struct auth_session **out, int *n, struct lx_err *err);
+/* Revokes session_id if it is a live session of id's user; any other id
+ * gives 404 "not_found" (never 403). */
+int auth_session_revoke(struct lx_conn *c, const struct auth_client *cl,
+    const struct lx_identity *id, const char *session_id, struct lx_err *err);
+/*
+ * Changes id's password: current must match (403 "invalid_credentials"),
+ * new_password must pass the policy (422 "weak_password", *weak). Revokes
+ * every other session of the user; audit "auth.password.change".
+ */
+int auth_password_change(struct lx_conn *c, const struct auth_client *cl,
+    const struct lx_identity *id, const char *current, const char *new_password,
+    unsigned *weak, struct lx_err *err);
+/* Creates a confirmed platform administrator (audit "admin.create"); an
+ * existing email gives 409 "email_taken". */
+int auth_admin_create(struct lx_conn *c, const char *email, const char *name,
+    const char *password, struct auth_user *out, unsigned *weak,
+    struct lx_err *err);
+/* Looks a user up by id: 404 "not_found" when absent. */
+int auth_user_get(struct lx_conn *c, const char *user_id, struct auth_user *out,
+    struct lx_err *err);
+/*
+ * The hot path: verifies an access token (signature, alg, kid, iss, aud,
+ * expiry; at most AUTH_TOKEN_MAX bytes) and that its session is not
+ * revoked, without touching the database. A per-thread cache skips the
+ * signature check for a token seen before; revocation and expiry are
+ * checked every time. On success fills *out (out->claims_json stays valid
+ * until this thread's next call); on failure 401 "invalid_token".
+ * Thread-safe; takes no global mutex.
+ */
+int auth_verify_token(
+    const char *token, size_t len, struct lx_identity *out, struct lx_err *err);
+
+/* Writes a random UUIDv4 (libsodium randombytes) as text. */
+void auth_uuid(char out[AUTH_ID_SIZE]);
+
+/* JSON for responses, appended to b. auth_time_json writes ms since the
+ * epoch as an ISO 8601 UTC string, or null for 0. */
+void auth_time_json(int64_t ms, struct lx_buf *b);
+void auth_user_json(const struct auth_user *u, struct lx_buf *b);
+void auth_tokens_json(const struct auth_tokens *t, struct lx_buf *b);
+void auth_tokens_cleanup(struct auth_tokens *t);
+
+/* --- passwords, policy, emails (auth_password.c) --- */
+
+/*
+ * Normalises an email: trims spaces, lower-cases ASCII, and checks its
+ * shape (local@domain.tld, at most AUTH_EMAIL_MAX bytes). On success
+ * writes it into out (outsz >= AUTH_EMAIL_MAX + 1) and returns 0; else
+ * 422 "invalid_email" with field "email".
+ */
+int auth_email_normalize(
+    const char *in, char *out, size_t outsz, struct lx_err *err);
+/* The AUTH_WEAK_* rules password breaks for email (may be NULL); 0: ok. */
+unsigned auth_password_policy(const char *email, const char *password);
+/* Appends the rule names of weak as a JSON array of strings. */
+void auth_weak_json(unsigned weak, struct lx_buf *b);
+/* 1 if password (case-insensitively) is in the built-in common list. */
+int auth_password_common(const char *password);
+/* Hashes password with Argon2id at the given limits into out (at least
+ * crypto_pwhash_STRBYTES). 503 "hash_failed" when memory is short. */
+int auth_password_hash(const char *password, uint64_t memlimit_kib,
+    uint64_t opslimit, char *out, size_t outsz, struct lx_err *err);
+/* 1 if password matches the encoded hash, else 0 (also for a bad hash). */
+int auth_password_check(const char *hash, const char *password);
+/* 1 if hash was made with other limits than these (upgrade it). */
+int auth_password_needs_rehash(
+    const char *hash, uint64_t memlimit_kib, uint64_t opslimit);
+/* A hash of a random password at these limits, made once per process:
+ * what a login for an unknown email is checked against. */
+const char *auth_password_dummy(uint64_t memlimit_kib, uint64_t opslimit);
+
+/* --- JWT (auth_jwt.c; no database, no civetweb: fuzzed) --- */
+
+/* A public key the verifier accepts. */
+struct auth_jwk {
+	char kid[AUTH_KID_SIZE];
+	unsigned char pk[32]; /* Ed25519 public key */
+	int64_t not_after; /* s since epoch: refuse after; 0: no limit */
+};
+
+/*
+ * Signs payload_json (a JSON object) with the Ed25519 secret key sk (64
+ * bytes) under header {"alg":"EdDSA","typ":"JWT","kid":kid}. Sets *out
+ * (lx_free) to the compact token.
+ */
+int auth_jwt_sign(const char *kid, const unsigned char *sk,
+    const char *payload_json, char **out, struct lx_err *err);
+/*
+ * Verifies a compact token: at most AUTH_TOKEN_MAX bytes, three base64url
+ * parts, header alg "EdDSA" (nothing else, never "none") with a kid among
+ * keys[0..nkeys) not past its not_after, a valid Ed25519 signature, a JSON
+ * object payload whose exp is after now_s, whose nbf (if any) is not after
+ * now_s, whose iss equals iss and whose aud is or contains aud. On success
+ * sets *claims (cJSON_Delete) and returns 0; else 401 "invalid_token" with
+ * the reason in detail.
+ */
+int auth_jwt_verify(const char *token, size_t len, const struct auth_jwk *keys,
+    int nkeys, const char *iss, const char *aud, int64_t now_s,
+    struct cJSON **claims, struct lx_err *err);
+/* Fills out from verified claims: sub, sid/session_id, email, role,
+ * aal, exp, app_metadata.platform_admin. 401 when sub or session id is
+ * missing or not a string. Leaves out->claims_json alone. */
+int auth_jwt_identity(
+    const struct cJSON *claims, struct lx_identity *out, struct lx_err *err);
+/* base64url without padding: encode n bytes; decode (-1 if invalid). */
+void auth_b64url_encode(const unsigned char *p, size_t n, struct lx_buf *b);
+int auth_b64url_decode(const char *s, size_t len, unsigned char *out,
+    size_t outsz, size_t *outlen);
+
+/* --- signing keys (auth_keys.c) --- */
+
+/* Key metadata, for `luxima keys list`. */
+struct auth_key_info {
+	char kid[AUTH_KID_SIZE];
+	char state[12]; /* active, retiring, retired */
+	int64_t created_at; /* ms */
+	int64_t retire_at; /* ms; 0 while active */
+};
+
+/* Loads the keys into memory, generating the first active key when there
+ * is none and retiring keys past retire_at. */
+int auth_keys_load(struct lx_conn *c, struct lx_err *err);
+/* Reloads the keys if another process rotated them (checked at most every
+ * few seconds; called on signing paths, which hold a connection). */
+int auth_keys_refresh(struct lx_conn *c, struct lx_err *err);
+/* Makes a new active key; the old one verifies for retire_after_s more
+ * seconds. Audits "auth.keys.rotate". Writes the new kid into kid. */
+int auth_keys_rotate(struct lx_conn *c, int64_t retire_after_s,
+    char kid[AUTH_KID_SIZE], struct lx_err *err);
+/* Lists every key, newest first; sets *out (lx_free) and *n. */
+int auth_keys_list(
+    struct lx_conn *c, struct auth_key_info **out, int *n, struct lx_err *err);
+/* Signs payload_json with the active key (see auth_jwt_sign). */
+int auth_keys_sign(const char *payload_json, char **out, struct lx_err *err);
+/* The keys that verify now; valid until auth_keys_free. Lock-free. */
+const struct auth_jwk *auth_keys_verifiers(int *n);
+/* Appends the JWKS document of the verifying keys. */
+void auth_keys_jwks(struct lx_buf *b);
+void auth_keys_free(void);
+
+/* --- revoked sessions (auth_revoke.c) --- */
+
+/* Marks session id revoked until until_s (s since epoch; after that its
+ * tokens have expired anyway). Thread-safe (write lock). */
+void auth_revoke_add(const char *id, int64_t until_s);
+/* 1 if session id is revoked. Thread-safe (read lock, no mutex). */
+int auth_revoke_has(const char *id);
+/* Number of entries (tests). */
+int auth_revoke_count(void);
+void auth_revoke_clear(void);
+
+/* --- statements (auth_store.c); internal to the module --- */
+
+/* A user's password credential, as stored. */
+struct auth_cred {
+	char hash[160]; /* encoded Argon2id string */
+	int has_password;
+};
+
+int auth_store_setting(struct lx_conn *c, const char *key, char *out,
+    size_t outsz, int *found, struct lx_err *err);
+int auth_store_user_by_email(struct lx_conn *c, const char *email,
+    struct auth_user *u, struct auth_cred *cred, int *found,
+    struct lx_err *err);
+int auth_store_user_by_id(struct lx_conn *c, const char *id,
+    struct auth_user *u, struct auth_cred *cred, int *found,
+    struct lx_err *err);
+int auth_store_user_insert(struct lx_conn *c, const struct auth_user *u,
+    const char *hash, uint64_t memlimit_kib, uint64_t opslimit,
+    struct lx_err *err);
+int auth_store_user_signed_in(
+    struct lx_conn *c, const char *user_id, int64_t now, struct lx_err *err);
+int auth_store_cred_update(struct lx_conn *c, const char *user_id,
+    const char *hash, uint64_t memlimit_kib, uint64_t opslimit,
+    struct lx_err *err);
+int auth_store_session_insert(struct lx_conn *c, const char *id,
+    const char *user_id, const char *aal, const char *amr_json,
+    const struct auth_client *cl, int64_t now, int64_t not_after,
+    struct lx_err *err);
+/* Session state: found, revoked (1 if revoked_at set), user and aal. */
+struct auth_store_session {
+	char user_id[AUTH_ID_SIZE];
+	char aal[8];
+	char amr[256];
+	int revoked;
+	int64_t not_after;
+};
+int auth_store_session_get(struct lx_conn *c, const char *id,
+    struct auth_store_session *s, int *found, struct lx_err *err);
+int auth_store_session_refreshed(struct lx_conn *c, const char *id, int64_t now,
+    int64_t not_after, struct lx_err *err);
+/* Revokes sessions of user_id (all, or only id, or all but except) that
+ * are live; calls fn for each revoked id. Returns the count or -1. */
+int auth_store_sessions_revoke(struct lx_conn *c, const char *user_id,
+    const char *only, const char *except, const char *reason, int64_t now,
+    void (*fn)(const char *id, void *arg), void *arg, struct lx_err *err);
+int auth_store_sessions_list(struct lx_conn *c, const char *user_id,
+    int64_t now, struct auth_session **out, int *n, struct lx_err *err);
+/* Calls fn for every session revoked at or after since (ms). */
+int auth_store_sessions_revoked_since(struct lx_conn *c, int64_t since,
+    void (*fn)(const char *id, int64_t revoked_at, void *arg), void *arg,
+    struct lx_err *err);
+int auth_store_refresh_insert(struct lx_conn *c, const char *id,
+    const char *hash_hex, const char *session_id, const char *user_id,
+    const char *family_id, const char *parent_id, int64_t now,
+    int64_t expires_at, struct lx_err *err);
+/* A refresh token row by hash. */
+struct auth_store_refresh {
+	char id[AUTH_ID_SIZE];
+	char session_id[AUTH_ID_SIZE];
+	char user_id[AUTH_ID_SIZE];
+	char family_id[AUTH_ID_SIZE];
+	int spent;
+	int64_t expires_at;
+};
+int auth_store_refresh_get(struct lx_conn *c, const char *hash_hex,
+    struct auth_store_refresh *r, int *found, struct lx_err *err);
+/* Marks id spent; *changed is 0 if it was spent already (a race). */
+int auth_store_refresh_spend(struct lx_conn *c, const char *id, int64_t now,
+    int *changed, struct lx_err *err);
+int auth_store_refresh_spend_family(
+    struct lx_conn *c, const char *family_id, int64_t now, struct lx_err *err);
+/* Failed logins since since (ms) for email and for address; *oldest_*
+ * are the oldest such failures (ms, 0 if none). */
+int auth_store_attempts(struct lx_conn *c, const char *email,
+    const char *address, int64_t since, int *n_email, int64_t *oldest_email,
+    int *n_address, int64_t *oldest_address, struct lx_err *err);
+int auth_store_attempt_insert(struct lx_conn *c, const char *email,
+    const char *address, int64_t now, int64_t prune_before, struct lx_err *err);
+int auth_store_attempts_clear(
+    struct lx_conn *c, const char *email, struct lx_err *err);
+/* Keys: fn is called per stored key (private key NULL unless active). */
+int auth_store_keys_each(struct lx_conn *c,
+    int (*fn)(const struct auth_key_info *k, const unsigned char *pk,
+        const unsigned char *sk, void *arg),
+    void *arg, struct lx_err *err);
+int auth_store_key_insert(struct lx_conn *c, const char *kid,
+    const unsigned char *pk, const unsigned char *sk, int64_t now,
+    struct lx_err *err);
+/* Active keys become retiring with retire_at. */
+int auth_store_keys_demote(
+    struct lx_conn *c, int64_t retire_at, struct lx_err *err);
+/* Retiring keys with retire_at <= now become retired; sets *n. */
+int auth_store_keys_retire(
+    struct lx_conn *c, int64_t now, int *n, struct lx_err *err);
+/* A cheap fingerprint of the key table (count and latest change). */
+int auth_store_keys_stamp(
+    struct lx_conn *c, int64_t *stamp, struct lx_err *err);
+
+/* The module descriptor (modules/modules.c). */
+extern const struct lx_module auth_module;
+
+#endif
