@@ -1,0 +1,60 @@
+/*
+ * libFuzzer target for the access-token verifier (auth_jwt_verify and
+ * auth_jwt_identity): any bytes must be refused with a 401 or, for the
+ * rare input that carries a valid signature, give claims from which an
+ * identity is read; never a crash, a leak or another status. The first
+ * byte picks the key set (none, the fixed key, a retired key), so the
+ * paths after the kid lookup are reached too.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+#include <sodium.h>
+
+#include "auth.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct auth_jwk keys[2];
+	static int ready;
+	struct lx_identity id;
+	struct lx_err err;
+	cJSON *claims = NULL;
+	int nkeys;
+
+	if (!ready) {
+		unsigned char pk[32], sk[64], seed[32];
+
+		if (sodium_init() < 0)
+			abort();
+		memset(seed, 1, sizeof(seed));
+		crypto_sign_seed_keypair(pk, sk, seed);
+		memcpy(keys[0].kid, "k1", 3);
+		memcpy(keys[0].pk, pk, 32);
+		memcpy(keys[1].kid, "old", 4);
+		memcpy(keys[1].pk, pk, 32);
+		keys[1].not_after = 1;
+		ready = 1;
+	}
+	if (size == 0)
+		return (0);
+	nkeys = data[0] % 3;
+	lx_err_clear(&err);
+	if (auth_jwt_verify((const char *)data + 1, size - 1, keys, nkeys,
+	        "luxima", "authenticated", 1700000000, &claims, &err)
+	    == 0) {
+		if (claims == NULL)
+			abort();
+		memset(&id, 0, sizeof(id));
+		if (auth_jwt_identity(claims, &id, &err) == -1
+		    && err.status != 401)
+			abort();
+		cJSON_Delete(claims);
+	} else if (claims != NULL || err.status != 401)
+		abort();
+	return (0);
+}
