@@ -4,7 +4,9 @@
  * rare input that carries a valid signature, give claims from which an
  * identity is read; never a crash, a leak or another status. The first
  * byte picks the key set (none, the fixed key, a retired key), so the
- * paths after the kid lookup are reached too.
+ * paths after the kid lookup are reached too; with a first byte of 3 the
+ * rest is signed as a payload first, so the claim checks after the
+ * signature are fuzzed as well.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,14 +22,18 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct auth_jwk keys[2];
+	static unsigned char sk[64];
 	static int ready;
+	const char *tok;
+	char *signed_tok = NULL, *payload;
+	size_t len;
 	struct lx_identity id;
 	struct lx_err err;
 	cJSON *claims = NULL;
 	int nkeys;
 
 	if (!ready) {
-		unsigned char pk[32], sk[64], seed[32];
+		unsigned char pk[32], seed[32];
 
 		if (sodium_init() < 0)
 			abort();
@@ -43,9 +49,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size == 0)
 		return (0);
 	nkeys = data[0] % 3;
+	tok = (const char *)data + 1;
+	len = size - 1;
 	lx_err_clear(&err);
-	if (auth_jwt_verify((const char *)data + 1, size - 1, keys, nkeys,
-	        "luxima", "authenticated", 1700000000, &claims, &err)
+	if (data[0] == 3) {
+		payload = lx_strndup(tok, len);
+		(void)auth_jwt_sign("k1", sk, payload, &signed_tok, &err);
+		lx_free(payload);
+		tok = signed_tok;
+		len = strlen(signed_tok);
+		nkeys = 1;
+	}
+	if (auth_jwt_verify(tok, len, keys, nkeys, "luxima", "authenticated",
+	        1700000000, &claims, &err)
 	    == 0) {
 		if (claims == NULL)
 			abort();
@@ -56,5 +72,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cJSON_Delete(claims);
 	} else if (claims != NULL || err.status != 401)
 		abort();
+	lx_free(signed_tok);
 	return (0);
 }
