@@ -15,8 +15,10 @@ server. A suite is {"name", "cases": [...]}; a case is:
                 "body_contains": "text"},
      "save": {"var": "json.path.to.value"}}
 
-`${var}` in a later request's path, headers or body is replaced by a saved
-value. Cases run in order on one server, so a suite can build up state.
+`${var}` in a later request's path, headers or body, or in an expectation,
+is replaced by a saved value. A list of objects in "json" matches a list of
+the same length whose items each match as a subset; other lists must be
+equal. Cases run in order on one server, so a suite can build up state.
 """
 import glob
 import json
@@ -53,6 +55,11 @@ def subset(tc, want, got, where):
         for k, v in want.items():
             tc.assertIn(k, got, "%s.%s missing" % (where, k))
             subset(tc, v, got[k], "%s.%s" % (where, k))
+    elif isinstance(want, list) and want and all(isinstance(w, dict) for w in want):
+        tc.assertIsInstance(got, list, where)
+        tc.assertEqual(len(got), len(want), where)
+        for i, (w, g) in enumerate(zip(want, got)):
+            subset(tc, w, g, "%s[%d]" % (where, i))
     else:
         tc.assertEqual(got, want, where)
 
@@ -80,7 +87,7 @@ class ApiSuites(unittest.TestCase):
         elif "body" in req:
             body = req["body"]
         r = lx.request(req["method"], req["path"], body=body, headers=headers)
-        exp = case.get("expect", {})
+        exp = subst(case.get("expect", {}), env)
         where = "%s %s" % (req["method"], req["path"])
         if "status" in exp:
             self.assertEqual(r.status, exp["status"], "%s: %s" % (where, r.body[:500]))
