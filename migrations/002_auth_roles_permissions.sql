@@ -122,12 +122,14 @@ CREATE TABLE email_tokens (
 CREATE INDEX email_tokens_user ON email_tokens (user_id, purpose);
 
 -- Failed logins, for throttling per account (normalised email) and per
--- client address within a window. A successful login clears the account's.
+-- client address within a window. A successful login clears the account's
+-- (cleared_at set; the row still counts against the address).
 CREATE TABLE login_attempts (
 	id         INTEGER PRIMARY KEY,
 	email      TEXT NOT NULL,
 	address    TEXT NOT NULL,
-	created_at INTEGER NOT NULL
+	created_at INTEGER NOT NULL,
+	cleared_at INTEGER
 ) STRICT;
 CREATE INDEX login_attempts_email ON login_attempts (email, created_at);
 CREATE INDEX login_attempts_address ON login_attempts (address, created_at);

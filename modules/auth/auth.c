@@ -1026,6 +1026,13 @@ auth_refresh(struct lx_conn *c, const struct auth_client *cl,
 		    "the refresh token is not valid");
 		goto out;
 	}
+	if (auth_store_session_get(c, r.session_id, &s, &found, err) == -1)
+		goto out;
+	if (!found || s.revoked) {
+		lx_err_set(err, 401, "invalid_refresh_token",
+		    "the refresh token is not valid");
+		goto out;
+	}
 	if (r.spent) {
 		/* Reuse: someone holds a copy. Revoke the family and its
 		 * session; their access tokens fail from now on. */
@@ -1050,9 +1057,7 @@ auth_refresh(struct lx_conn *c, const struct auth_client *cl,
 		    "revoked");
 		goto out;
 	}
-	if (auth_store_session_get(c, r.session_id, &s, &found, err) == -1)
-		goto out;
-	if (!found || s.revoked || s.not_after <= now || r.expires_at <= now) {
+	if (s.not_after <= now || r.expires_at <= now) {
 		lx_err_set(err, 401, "invalid_refresh_token",
 		    "the refresh token is not valid");
 		goto out;

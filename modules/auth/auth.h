@@ -419,6 +419,8 @@ int auth_store_attempts(struct lx_conn *c, const char *email,
     int *n_address, int64_t *oldest_address, struct lx_err *err);
 int auth_store_attempt_insert(struct lx_conn *c, const char *email,
     const char *address, int64_t now, int64_t prune_before, struct lx_err *err);
+/* Stops email's failures counting against the account (they still count
+ * against their address). */
 int auth_store_attempts_clear(
     struct lx_conn *c, const char *email, struct lx_err *err);
 /* Keys: fn is called per stored key (private key NULL unless active). */

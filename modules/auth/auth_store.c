@@ -528,7 +528,8 @@ auth_store_attempts(struct lx_conn *c, const char *email, const char *address,
 {
 	static const char esql[] =
 	    "SELECT count(*), coalesce(min(created_at), 0) FROM "
-	    "login_attempts WHERE email = ?1 AND created_at >= ?2";
+	    "login_attempts WHERE email = ?1 AND created_at >= ?2 "
+	    "AND cleared_at IS NULL";
 	static const char asql[] =
 	    "SELECT count(*), coalesce(min(created_at), 0) FROM "
 	    "login_attempts WHERE address = ?1 AND created_at >= ?2";
@@ -567,12 +568,14 @@ int
 auth_store_attempts_clear(
     struct lx_conn *c, const char *email, struct lx_err *err)
 {
-	static const char sql[] = "DELETE FROM login_attempts WHERE email = ?1";
+	static const char sql[] = "UPDATE login_attempts SET cleared_at = ?2 "
+	                          "WHERE email = ?1 AND cleared_at IS NULL";
 	sqlite3_stmt *st;
 
 	if ((st = lx_conn_stmt(c, sql, err)) == NULL)
 		return (-1);
 	bind_text(st, 1, email);
+	sqlite3_bind_int64(st, 2, lx_now_ms());
 	return (step_done(c, st, "clear login attempts", err));
 }
 

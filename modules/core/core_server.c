@@ -815,6 +815,7 @@ static int
 modules_init(struct lx_server *srv, struct lx_err *err)
 {
 	const char *test;
+	char code[48], detail[sizeof(err->detail)];
 	int i;
 
 	for (i = 0; lx_modules[i] != NULL; i++)
@@ -831,10 +832,12 @@ modules_init(struct lx_server *srv, struct lx_err *err)
 	for (i = 0; i < srv->nmods; i++) {
 		if (srv->mods[i]->init != NULL
 		    && srv->mods[i]->init(srv, err) == -1) {
-			lx_err_set(err, err->status ? err->status : 500,
-			    err->code[0] ? err->code : "module_init",
-			    "module %s: %.400s", srv->mods[i]->name,
-			    err->detail);
+			/* Copies first: lx_err_set writes into err. */
+			snprintf(code, sizeof(code), "%s",
+			    err->code[0] ? err->code : "module_init");
+			snprintf(detail, sizeof(detail), "%s", err->detail);
+			lx_err_set(err, err->status ? err->status : 500, code,
+			    "module %s: %.400s", srv->mods[i]->name, detail);
 			return (-1);
 		}
 		srv->ninit = i + 1;
