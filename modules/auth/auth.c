@@ -26,7 +26,6 @@
 #define REFRESH_BYTES 32 /* random bytes in a refresh token */
 
 static struct auth_config cfg;
-static int inited;
 
 /* --- small helpers --- */
 
@@ -409,12 +408,14 @@ auth_init(struct lx_conn *c, auth_conf_fn conf, struct lx_err *err)
 	}
 	if (auth_keys_load(c, err) == -1)
 		return (-1);
+	/* The dummy hash now, so the first login for an unknown email does
+	 * not take twice as long. */
+	(void)auth_password_dummy(cfg.argon2_memlimit_kib, cfg.argon2_opslimit);
 	auth_revoke_clear();
 	since = lx_now_ms() - (cfg.access_ttl_s + REVOKE_SKEW_S) * 1000;
 	if (auth_store_sessions_revoked_since(c, since, load_revoked, NULL, err)
 	    == -1)
 		return (-1);
-	inited = 1;
 	return (0);
 }
 
@@ -429,7 +430,6 @@ auth_shutdown(void)
 	}
 	auth_keys_free();
 	auth_revoke_clear();
-	inited = 0;
 }
 
 /* --- JSON --- */
