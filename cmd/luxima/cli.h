@@ -61,5 +61,12 @@ int cmd_openapi(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_admin(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
+int cmd_mail(int argc, char **argv);
+
+/* The SMTP relay settings from the environment or the config file
+ * (cmd_mail.c); the password is copied into pwbuf. */
+struct mail_smtp_config;
+int cli_smtp_config(struct mail_smtp_config *cfg, char *pwbuf, size_t pwlen,
+    struct lx_err *err);
 
 #endif

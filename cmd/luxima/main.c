@@ -16,6 +16,7 @@ static const struct {
 	{ "seed", cmd_seed, "load the default or demo seed data" },
 	{ "jobs", cmd_jobs, "list the durable job queue" },
 	{ "audit", cmd_audit, "verify the audit log's hash chain" },
+	{ "mail", cmd_mail, "send a test message through the SMTP relay" },
 	{ "admin", cmd_admin, "create a platform administrator" },
 	{ "keys", cmd_keys, "list or rotate the token signing keys" },
 	{ "openapi", cmd_openapi,
