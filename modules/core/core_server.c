@@ -296,22 +296,27 @@ send_response(struct lx_server *srv, struct worker *w,
 	status = resp->status ? resp->status : 200;
 	ct = resp->content_type ? resp->content_type : "application/json";
 	nobody = status == 204 || status == 304;
+	/* Plain appends, no printf: this runs for every response. */
 	lx_buf_reset(b);
-	lx_buf_addf(b,
-	    "HTTP/1.1 %d %s\r\n"
-	    "Date: %s\r\n",
-	    status, lx_status_text(status), http_date(w));
-	if (!nobody)
-		lx_buf_addf(b,
-		    "Content-Type: %s\r\n"
-		    "Content-Length: %zu\r\n",
-		    ct, resp->body.len);
-	lx_buf_addf(b,
-	    "Connection: %s\r\n"
-	    "X-Request-Id: %s\r\n" SECURITY_HEADERS
-	    "Content-Security-Policy: %s\r\n",
-	    oc->close ? "close" : "keep-alive", oc->request_id,
-	    strncmp(ct, "text/html", 9) == 0 ? CSP_HTML : CSP_API);
+	lx_buf_adds(b, "HTTP/1.1 ");
+	lx_buf_add_uint(b, (uint64_t)status);
+	lx_buf_adds(b, " ");
+	lx_buf_adds(b, lx_status_text(status));
+	lx_buf_adds(b, "\r\nDate: ");
+	lx_buf_adds(b, http_date(w));
+	if (!nobody) {
+		lx_buf_adds(b, "\r\nContent-Type: ");
+		lx_buf_adds(b, ct);
+		lx_buf_adds(b, "\r\nContent-Length: ");
+		lx_buf_add_uint(b, resp->body.len);
+	}
+	lx_buf_adds(b,
+	    oc->close ? "\r\nConnection: close\r\nX-Request-Id: "
+	              : "\r\nConnection: keep-alive\r\nX-Request-Id: ");
+	lx_buf_adds(b, oc->request_id);
+	lx_buf_adds(b, "\r\n" SECURITY_HEADERS "Content-Security-Policy: ");
+	lx_buf_adds(b, strncmp(ct, "text/html", 9) == 0 ? CSP_HTML : CSP_API);
+	lx_buf_adds(b, "\r\n");
 	if (status == 405
 	    || (oc->allowed && oc->preflight == 0 && status == 204)) {
 		lx_methods_format(oc->allowed, allow, sizeof(allow));
@@ -353,6 +358,7 @@ access_log(struct worker *w, const struct mg_request_info *ri,
 	struct lx_buf *b = &w->log;
 	struct timespec ts;
 	struct tm tm;
+	char ms[4];
 	ssize_t n;
 	size_t off;
 
@@ -363,11 +369,22 @@ access_log(struct worker *w, const struct mg_request_info *ri,
 		    w->log_when, sizeof(w->log_when), "%Y-%m-%dT%H:%M:%S", &tm);
 		w->log_sec = ts.tv_sec;
 	}
+	ms[0] = (char)('0' + ts.tv_nsec / 100000000);
+	ms[1] = (char)('0' + ts.tv_nsec / 10000000 % 10);
+	ms[2] = (char)('0' + ts.tv_nsec / 1000000 % 10);
+	ms[3] = '\0';
+	/* Plain appends, no printf: this runs for every request. The request
+	 * id is already restricted to [A-Za-z0-9._-]. */
 	lx_buf_reset(b);
-	lx_buf_addf(b,
-	    "{\"ts\":\"%s.%03ldZ\",\"level\":\"info\",\"msg\":\"request\","
-	    "\"request_id\":\"%s\",\"method\":",
-	    w->log_when, ts.tv_nsec / 1000000, oc->request_id);
+	lx_buf_adds(b, "{\"ts\":\"");
+	lx_buf_adds(b, w->log_when);
+	lx_buf_adds(b, ".");
+	lx_buf_adds(b, ms);
+	lx_buf_adds(b,
+	    "Z\",\"level\":\"info\",\"msg\":\"request\","
+	    "\"request_id\":\"");
+	lx_buf_adds(b, oc->request_id);
+	lx_buf_adds(b, "\",\"method\":");
 	lx_buf_add_json_str(b, ri->request_method ? ri->request_method : "");
 	lx_buf_adds(b, ",\"path\":");
 	lx_buf_add_json_str(b, ri->local_uri ? ri->local_uri : "");
@@ -376,10 +393,13 @@ access_log(struct worker *w, const struct mg_request_info *ri,
 		lx_buf_add_json_str(b, oc->route);
 	else
 		lx_buf_adds(b, "null");
-	lx_buf_addf(b,
-	    ",\"status\":%d,\"bytes\":%zu,\"duration_us\":%lld,"
-	    "\"remote\":",
-	    status, bytes, (long long)(dur_ns / 1000));
+	lx_buf_adds(b, ",\"status\":");
+	lx_buf_add_uint(b, (uint64_t)status);
+	lx_buf_adds(b, ",\"bytes\":");
+	lx_buf_add_uint(b, bytes);
+	lx_buf_adds(b, ",\"duration_us\":");
+	lx_buf_add_uint(b, dur_ns > 0 ? (uint64_t)(dur_ns / 1000) : 0);
+	lx_buf_adds(b, ",\"remote\":");
 	lx_buf_add_json_str(b, ri->remote_addr);
 	lx_buf_adds(b, "}\n");
 	for (off = 0; off < b->len; off += (size_t)n)

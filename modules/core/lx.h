@@ -55,6 +55,8 @@ void lx_buf_add(struct lx_buf *b, const void *p, size_t n);
 void lx_buf_adds(struct lx_buf *b, const char *s);
 void lx_buf_addf(struct lx_buf *b, const char *fmt, ...) LX_PRINTF(2, 3);
 void lx_buf_vaddf(struct lx_buf *b, const char *fmt, va_list ap);
+/* Appends v in decimal (no printf on hot paths). */
+void lx_buf_add_uint(struct lx_buf *b, uint64_t v);
 /* Appends s as a JSON string literal, quotes included. */
 void lx_buf_add_json_str(struct lx_buf *b, const char *s);
 /* Detaches the contents (caller frees with lx_free) and resets b. */
