@@ -147,3 +147,62 @@ CREATE TABLE totp_factors (
 	updated_at     INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX totp_factors_user ON totp_factors (user_id);
+
+-- ---------------------------------------------------------------------------
+-- Mail, email tokens and second factors (issue #3, second part).
+
+-- Outgoing mail, written in the transaction of the change that wants it
+-- (with its "mail.send" job) and delivered from the job queue: sent through
+-- the SMTP relay, or, with no relay configured, written to the log and kept
+-- here for a platform admin (logged). The text of a sent message is cleared
+-- (it may hold a single-use link); failed keeps it with the last error.
+CREATE TABLE mail_outbox (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	kind       TEXT NOT NULL,
+	recipient  TEXT NOT NULL,
+	subject    TEXT NOT NULL,
+	body       TEXT,
+	state      TEXT NOT NULL DEFAULT 'queued'
+	           CHECK (state IN ('queued', 'sent', 'failed', 'logged')),
+	attempts   INTEGER NOT NULL DEFAULT 0,
+	last_error TEXT,
+	created_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL,
+	sent_at    INTEGER
+) STRICT;
+
+-- Requests that send an email token (verification, password reset), for
+-- throttling per address and per email whether or not the account exists.
+CREATE TABLE email_requests (
+	id         INTEGER PRIMARY KEY,
+	purpose    TEXT NOT NULL,
+	email      TEXT NOT NULL,
+	address    TEXT NOT NULL,
+	created_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX email_requests_email ON email_requests (email, created_at);
+CREATE INDEX email_requests_address ON email_requests (address, created_at);
+
+-- One-time recovery codes of a user with a verified TOTP factor, stored as
+-- SHA-256 hex of the normalised code; each works once.
+CREATE TABLE mfa_recovery_codes (
+	id         INTEGER PRIMARY KEY,
+	user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	code_hash  TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	used_at    INTEGER
+) STRICT;
+CREATE INDEX mfa_recovery_codes_user ON mfa_recovery_codes (user_id);
+
+-- The pending second step of a login: an opaque token (SHA-256 hex) given
+-- after a correct password to a user with a verified factor, spent by the
+-- first correct code.
+CREATE TABLE mfa_challenges (
+	id         TEXT PRIMARY KEY,
+	token_hash TEXT NOT NULL UNIQUE,
+	user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	created_at INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL,
+	used_at    INTEGER
+) STRICT;
+CREATE INDEX mfa_challenges_user ON mfa_challenges (user_id);

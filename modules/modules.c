@@ -7,9 +7,11 @@
 
 #include "auth.h"
 #include "core.h"
+#include "mail.h"
 
 const struct lx_module *const lx_modules[] = {
 	&lx_core_module,
 	&auth_module,
+	&mail_module,
 	NULL,
 };

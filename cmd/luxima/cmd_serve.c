@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "jobs.h"
+#include "mail.h"
 
 #define JOB_WORKERS 2
 
@@ -124,10 +125,12 @@ int
 cmd_serve(int argc, char **argv)
 {
 	static struct cli_settings s; /* static: its strings live to exit */
+	struct mail_smtp_config smtp;
 	struct lx_server *srv = NULL;
 	struct lx_db *db = NULL;
 	struct lx_err err;
 	sigset_t sigs;
+	char smtp_pw[512];
 	int rc, sig, applied = 0, jobs = 0, ret = 1;
 
 	if ((rc = cli_parse(
@@ -154,6 +157,15 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	if (lx_migrate_up(db, &applied, &err) == -1
 	    || lx_seed_run(db, "defaults", &err) == -1) {
+		fprintf(stderr, "luxima: %s\n", err.detail);
+		goto out;
+	}
+	/* The outbox delivers through the relay when one is configured,
+	 * else into the log; either way its job kind is registered now. */
+	rc = cli_smtp_config(&smtp, smtp_pw, sizeof(smtp_pw), &err) == -1
+	    || mail_outbox_configure(&smtp, &err) == -1;
+	sodium_memzero(smtp_pw, sizeof(smtp_pw));
+	if (rc) {
 		fprintf(stderr, "luxima: %s\n", err.detail);
 		goto out;
 	}
@@ -184,6 +196,7 @@ out:
 	lx_server_stop(srv);
 	if (jobs)
 		lx_jobs_stop();
+	mail_outbox_shutdown();
 	lx_db_close(db);
 	if (ret == 0)
 		lx_log(LX_LOG_INFO, "stopped");

@@ -184,7 +184,7 @@ auth_config_load(struct auth_config *out, struct lx_conn *c, auth_conf_fn conf,
     struct lx_err *err)
 {
 	int64_t v;
-	char buf[128];
+	char buf[512];
 	const char *s;
 	int failed = 0;
 
@@ -197,6 +197,10 @@ auth_config_load(struct auth_config *out, struct lx_conn *c, auth_conf_fn conf,
 	out->throttle_account_max = 5;
 	out->throttle_address_max = 20;
 	out->throttle_window_s = 900;
+	out->verify_ttl_s = 24 * 3600;
+	out->reset_ttl_s = 3600;
+	out->email_throttle_max = 3;
+	out->mfa_token_ttl_s = 300;
 
 	v = (int64_t)out->argon2_memlimit_kib;
 	if (int_setting(c, conf, "auth.argon2_memlimit_kib",
@@ -232,6 +236,38 @@ auth_config_load(struct auth_config *out, struct lx_conn *c, auth_conf_fn conf,
 	    == -1)
 		return (-1);
 	out->throttle_address_max = (int)v;
+	if (int_setting(c, conf, "auth.email_verify_ttl_s", 1, 30LL * 86400,
+	        &out->verify_ttl_s, err)
+	        == -1
+	    || int_setting(c, conf, "auth.password_reset_ttl_s", 1, 7LL * 86400,
+	           &out->reset_ttl_s, err)
+	        == -1
+	    || int_setting(c, conf, "auth.mfa_token_ttl_s", 10, 3600,
+	           &out->mfa_token_ttl_s, err)
+	        == -1)
+		return (-1);
+	v = out->email_throttle_max;
+	if (int_setting(c, conf, "auth.email_throttle_max", 1, 1000000, &v, err)
+	    == -1)
+		return (-1);
+	out->email_throttle_max = (int)v;
+	if ((s = setting(
+	         c, conf, "auth.site_url", buf, sizeof(buf), err, &failed))
+	    != NULL) {
+		if ((strncmp(s, "http://", 7) != 0
+		        && strncmp(s, "https://", 8) != 0)
+		    || strlen(s) >= sizeof(out->site_url)
+		    || strpbrk(s, " \t\r\n\"<>") != NULL)
+			return (lx_err_set(err, 422, "bad_setting",
+			    "setting auth.site_url must be an http(s) URL of "
+			    "at most %zu bytes",
+			    sizeof(out->site_url) - 1));
+		snprintf(out->site_url, sizeof(out->site_url), "%s", s);
+		while (out->site_url[0] != '\0'
+		    && out->site_url[strlen(out->site_url) - 1] == '/')
+			out->site_url[strlen(out->site_url) - 1] = '\0';
+	} else if (failed)
+		return (-1);
 	if (bool_setting(c, conf, "auth.require_email_confirmation",
 	        &out->require_email_confirmation, err)
 	        == -1
@@ -664,8 +700,13 @@ insert_user(struct lx_conn *c, const struct auth_client *cl,
 	detail = email_detail(u->email, NULL);
 	if (audit(c, cl, strcmp(action, "admin.create") == 0 ? "system" : u->id,
 	        action, u->id, detail, err)
-	        == -1
-	    || lx_conn_commit(c, err) == -1)
+	    == -1)
+		goto out;
+	/* The confirmation mail commits with the account (auth_email.c). */
+	if (u->email_confirmed_at == 0
+	    && auth_email_token_send(c, u, AUTH_EMAIL_VERIFY, err) == -1)
+		goto out;
+	if (lx_conn_commit(c, err) == -1)
 		goto out;
 	ret = 0;
 out:
@@ -852,6 +893,21 @@ record_failure(struct lx_conn *c, const struct auth_client *cl,
 out:
 	lx_free(detail);
 	return (ret);
+}
+
+int
+auth_throttle_check(struct lx_conn *c, const char *email, const char *address,
+    int64_t *retry_after_s, struct lx_err *err)
+{
+	return (throttled(c, email, address, retry_after_s, err));
+}
+
+int
+auth_audit(struct lx_conn *c, const struct auth_client *cl, const char *actor,
+    const char *action, const char *target, const char *detail,
+    struct lx_err *err)
+{
+	return (audit(c, cl, actor, action, target, detail, err));
 }
 
 int

@@ -13,9 +13,12 @@
  * authentication methods (amr) and level (aal) it was given.
  *
  * Files: auth.c (rules), auth_store.c (statements), auth_http.c (routes),
+ * auth_gotrue.c (the GoTrue-compatible /auth/v1 routes),
  * auth_jwt.c (JWT encode/decode/verify, no database: fuzzed),
  * auth_keys.c (signing keys), auth_password.c (Argon2id, policy, email
- * normalisation), auth_revoke.c (revoked sessions).
+ * normalisation), auth_revoke.c (revoked sessions), auth_email.c (email
+ * verification and password reset by single-use tokens sent through the
+ * mail outbox), auth_mfa.c (TOTP second factor and recovery codes).
  */
 #ifndef LX_AUTH_H
 #define LX_AUTH_H
@@ -55,6 +58,13 @@ struct auth_config {
 	int throttle_account_max; /* auth.throttle_account_max, 5 */
 	int throttle_address_max; /* auth.throttle_address_max, 20 */
 	int64_t throttle_window_s; /* auth.throttle_window_s, 900 */
+	char site_url[512]; /* auth.site_url: base of links in mail;
+			     * "" = the server's URL */
+	int64_t verify_ttl_s; /* auth.email_verify_ttl_s, 24 h */
+	int64_t reset_ttl_s; /* auth.password_reset_ttl_s, 1 h */
+	int email_throttle_max; /* auth.email_throttle_max, 3: token mails
+				 * per address and per email in the window */
+	int64_t mfa_token_ttl_s; /* auth.mfa_token_ttl_s, 300 */
 };
 
 /* Looks up a config-file value by key, or NULL (cli_conf, or the server's
@@ -231,6 +241,172 @@ void auth_time_json(int64_t ms, struct lx_buf *b);
 void auth_user_json(const struct auth_user *u, struct lx_buf *b);
 void auth_tokens_json(const struct auth_tokens *t, struct lx_buf *b);
 void auth_tokens_cleanup(struct auth_tokens *t);
+
+/*
+ * Refuses with 429 "too_many_attempts" (*retry_after_s set, may be NULL)
+ * when email or address failed to log in too often within the window:
+ * password and second-factor failures alike (login_attempts).
+ */
+int auth_throttle_check(struct lx_conn *c, const char *email,
+    const char *address, int64_t *retry_after_s, struct lx_err *err);
+
+/* --- email verification and password reset (auth_email.c) --- */
+
+enum auth_email_purpose {
+	AUTH_EMAIL_VERIFY, /* confirm the address (email_tokens confirm_signup) */
+	AUTH_EMAIL_RESET, /* reset the password (email_tokens recovery) */
+};
+
+#define AUTH_EMAIL_TOKEN_MAX 128 /* longest token a client may send */
+
+/* Sets fn, which gives the base of links in mail when auth.site_url is
+ * not set (the server's URL, known once it listens); NULL: a localhost
+ * default. Called by the module's init. Not thread-safe. */
+void auth_email_default_url(const char *(*fn)(void));
+/*
+ * Inside c's open transaction: makes a single-use token of purpose for u
+ * (32 random bytes, base64url to the user, SHA-256 stored, expiring after
+ * auth.email_verify_ttl_s or auth.password_reset_ttl_s) and queues the
+ * mail carrying its link (mail_outbox_enqueue). Writes no audit record.
+ */
+int auth_email_token_send(struct lx_conn *c, const struct auth_user *u,
+    enum auth_email_purpose purpose, struct lx_err *err);
+/*
+ * Sends id's user a new verification mail: 409 "already_verified" when the
+ * email is confirmed, 429 "too_many_requests" (*retry_after_s) past
+ * auth.email_throttle_max mails in the window. Audit
+ * "auth.email.verify_request".
+ */
+int auth_email_verify_request(struct lx_conn *c, const struct auth_client *cl,
+    const struct lx_identity *id, int64_t *retry_after_s, struct lx_err *err);
+/*
+ * Spends a verification token and marks the email confirmed; fills *out.
+ * An unknown, used or expired token gives 400 "invalid_token". Audit
+ * "auth.email.verify".
+ */
+int auth_email_verify(struct lx_conn *c, const struct auth_client *cl,
+    const char *token, struct auth_user *out, struct lx_err *err);
+/*
+ * Sends a reset link when email names an account; the same result either
+ * way (no enumeration). 422 "invalid_email" for a malformed address; 429
+ * "too_many_requests" (*retry_after_s) when the client address asked too
+ * often; past the limit for one email nothing more is sent, silently.
+ * Audit "auth.password.forgot".
+ */
+int auth_password_forgot(struct lx_conn *c, const struct auth_client *cl,
+    const char *email, int64_t *retry_after_s, struct lx_err *err);
+/*
+ * Spends a reset token and sets new_password (policy: 422
+ * "weak_password", *weak), confirms the email, revokes every session of
+ * the user and clears the account's failed logins. Unknown, used or
+ * expired token: 400 "invalid_token". Audit "auth.password.reset".
+ */
+int auth_password_reset(struct lx_conn *c, const struct auth_client *cl,
+    const char *token, const char *new_password, unsigned *weak,
+    struct lx_err *err);
+
+/* --- TOTP second factor (auth_mfa.c) --- */
+
+#define AUTH_TOTP_SECRET_BYTES 20 /* 160 bits, as RFC 4226 recommends */
+#define AUTH_TOTP_PERIOD 30 /* s */
+#define AUTH_TOTP_DIGITS 6
+#define AUTH_RECOVERY_CODES 10
+#define AUTH_RECOVERY_CODE_SIZE 12 /* "xxxxx-xxxxx" + NUL */
+#define AUTH_MFA_TOKEN_MAX 128 /* longest mfa_token a client may send */
+
+/* RFC 4226 HOTP with HMAC-SHA1 (mbedTLS): the digits-long code of
+ * counter under key. */
+int auth_hotp(const unsigned char *key, size_t keylen, uint64_t counter,
+    int digits, uint32_t *code, struct lx_err *err);
+/* RFC 4648 base32 without padding: encode n bytes into out (outsz >=
+ * (n * 8 + 4) / 5 + 1); decode s (case-insensitive, '=' and spaces
+ * skipped) into out, setting *outlen; -1 if invalid or too long. */
+int auth_base32_encode(
+    const unsigned char *p, size_t n, char *out, size_t outsz);
+int auth_base32_decode(
+    const char *s, unsigned char *out, size_t outsz, size_t *outlen);
+/*
+ * Checks a TOTP code (AUTH_TOTP_DIGITS decimal digits) for key at now_s
+ * within one step either side, accepting only steps after last_step (each
+ * code once). Returns 1 and sets *step on a match, else 0. Constant time
+ * per candidate.
+ */
+int auth_totp_check(const unsigned char *key, size_t keylen, const char *code,
+    int64_t now_s, int64_t last_step, int64_t *step);
+
+/* A new factor, shown once: the secret in base32 and its otpauth URI. */
+struct auth_totp_enrollment {
+	char factor_id[AUTH_ID_SIZE];
+	char secret[40]; /* base32 of AUTH_TOTP_SECRET_BYTES */
+	char uri[AUTH_EMAIL_MAX * 3 + 160]; /* otpauth://totp/... */
+};
+/* The one-time recovery codes, shown once. */
+struct auth_recovery_codes {
+	char code[AUTH_RECOVERY_CODES][AUTH_RECOVERY_CODE_SIZE];
+};
+/* A login waiting for its second factor. */
+struct auth_mfa_challenge {
+	char token[64]; /* opaque mfa_token (base64url); a secret */
+	char factor_id[AUTH_ID_SIZE]; /* the verified TOTP factor */
+	int64_t expires_in; /* s */
+};
+
+/*
+ * Starts a TOTP enrolment for id's user: a fresh secret stored with an
+ * unverified factor (replacing older unverified ones). 409
+ * "mfa_already_enrolled" when a verified factor exists. Audit
+ * "auth.mfa.enroll". *out holds the secret: wipe it (sodium_memzero).
+ */
+int auth_mfa_enroll(struct lx_conn *c, const struct auth_client *cl,
+    const struct lx_identity *id, struct auth_totp_enrollment *out,
+    struct lx_err *err);
+/*
+ * Confirms factor_id with a current code: the factor becomes verified and
+ * AUTH_RECOVERY_CODES new recovery codes (stored hashed) are written to
+ * *codes (wipe them). 404 "not_found" for another user's or an unknown
+ * factor, 409 "mfa_already_verified", 400 "invalid_mfa_code" (counted as
+ * a failed login). Audit "auth.mfa.confirm".
+ */
+int auth_mfa_confirm(struct lx_conn *c, const struct auth_client *cl,
+    const struct lx_identity *id, const char *factor_id, const char *code,
+    struct auth_recovery_codes *codes, int64_t *retry_after_s,
+    struct lx_err *err);
+/*
+ * Removes factor_id (and the recovery codes with the last verified one)
+ * when code is a current TOTP code or password is the account password
+ * (one of them, not NULL): else 403 "invalid_credentials" (counted). 404
+ * "not_found". Audit "auth.mfa.disable".
+ */
+int auth_mfa_disable(struct lx_conn *c, const struct auth_client *cl,
+    const struct lx_identity *id, const char *factor_id, const char *code,
+    const char *password, int64_t *retry_after_s, struct lx_err *err);
+/*
+ * After a correct password: when u has a verified factor sets *required
+ * and fills *out with a new challenge (auth.mfa_token_ttl_s); else
+ * *required = 0 and nothing is written.
+ */
+int auth_mfa_begin(struct lx_conn *c, const struct auth_client *cl,
+    const struct auth_user *u, int *required, struct auth_mfa_challenge *out,
+    struct lx_err *err);
+/*
+ * Step two of an MFA login: mfa_token from auth_mfa_begin and a TOTP code
+ * (each accepted once) or an unused recovery code. On success spends the
+ * challenge and opens an aal2 session (amr "totp" or "recovery"), fills
+ * *out (auth_tokens_cleanup). A bad, used or expired mfa_token gives 401
+ * "invalid_mfa_token"; a wrong code 401 "invalid_mfa_code" and a failed
+ * login that counts toward throttling (429 "too_many_attempts",
+ * *retry_after_s). Audit "auth.mfa.login" / "auth.mfa.failure" /
+ * "auth.mfa.recovery_used".
+ */
+int auth_mfa_login(struct lx_conn *c, const struct auth_client *cl,
+    const char *mfa_token, const char *code, struct auth_tokens *out,
+    int64_t *retry_after_s, struct lx_err *err);
+
+/* Records an audit entry for cl in c's transaction (actor NULL:
+ * "anonymous"); used by the files of the module. */
+int auth_audit(struct lx_conn *c, const struct auth_client *cl,
+    const char *actor, const char *action, const char *target,
+    const char *detail, struct lx_err *err);
 
 /* --- passwords, policy, emails (auth_password.c) --- */
 

@@ -338,6 +338,97 @@ h_password(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	return (0);
 }
 
+/* 202 with a message: the request was taken. */
+static void
+send_accepted(struct lx_resp *resp, const char *message)
+{
+	struct lx_buf b;
+
+	lx_buf_init(&b);
+	lx_buf_adds(&b, "{\"message\":");
+	lx_buf_add_json_str(&b, message);
+	lx_buf_adds(&b, "}");
+	send_buf(resp, 202, &b);
+}
+
+static int
+h_verify_email_request(
+    struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
+{
+	struct auth_client cl;
+	int64_t retry = 0;
+
+	client_of(req, &cl);
+	if (auth_email_verify_request(req->db, &cl, &req->ident, &retry, err)
+	    == -1)
+		return (fail(req, resp, err, NULL, 0, retry));
+	send_accepted(
+	    resp, "a verification link was sent to the email address");
+	return (0);
+}
+
+static int
+h_verify_email(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
+{
+	struct auth_client cl;
+	struct auth_user u;
+	struct lx_buf b;
+	int rc;
+
+	client_of(req, &cl);
+	rc = auth_email_verify(req->db, &cl, body_str(req, "token"), &u, err);
+	wipe(req, "token");
+	if (rc == -1)
+		return (fail(req, resp, err,
+		    strcmp(err->code, "invalid_token") == 0 ? "token" : NULL, 0,
+		    0));
+	lx_buf_init(&b);
+	lx_buf_adds(&b, "{\"user\":");
+	auth_user_json(&u, &b);
+	lx_buf_adds(&b, "}");
+	send_buf(resp, 200, &b);
+	return (0);
+}
+
+static int
+h_password_forgot(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
+{
+	struct auth_client cl;
+	int64_t retry = 0;
+
+	client_of(req, &cl);
+	if (auth_password_forgot(
+	        req->db, &cl, body_str(req, "email"), &retry, err)
+	    == -1)
+		return (fail(req, resp, err, NULL, 0, retry));
+	send_accepted(resp,
+	    "if an account with this email exists, a reset link was sent to "
+	    "it");
+	return (0);
+}
+
+static int
+h_password_reset(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
+{
+	struct auth_client cl;
+	unsigned weak = 0;
+	int rc;
+
+	client_of(req, &cl);
+	rc = auth_password_reset(req->db, &cl, body_str(req, "token"),
+	    body_str(req, "new_password"), &weak, err);
+	wipe(req, "token");
+	wipe(req, "new_password");
+	if (rc == -1)
+		return (fail(req, resp, err,
+		    strcmp(err->code, "weak_password") == 0 ? "new_password"
+		        : strcmp(err->code, "invalid_token") == 0 ? "token"
+		                                                  : NULL,
+		    weak, 0));
+	resp->status = 204;
+	return (0);
+}
+
 static int
 h_jwks(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 {
@@ -386,6 +477,25 @@ static const struct lx_field password_fields[] = {
 };
 static const struct lx_schema password_schema = { password_fields };
 
+static const struct lx_field email_token_fields[] = {
+	{ "token", F_STRING, 1, AUTH_EMAIL_TOKEN_MAX },
+	{ NULL, F_STRING, 0, 0 },
+};
+static const struct lx_schema email_token_schema = { email_token_fields };
+
+static const struct lx_field forgot_fields[] = {
+	{ "email", F_STRING, 1, AUTH_EMAIL_MAX },
+	{ NULL, F_STRING, 0, 0 },
+};
+static const struct lx_schema forgot_schema = { forgot_fields };
+
+static const struct lx_field reset_fields[] = {
+	{ "token", F_STRING, 1, AUTH_EMAIL_TOKEN_MAX },
+	{ "new_password", F_STRING, 1, AUTH_PASSWORD_MAX },
+	{ NULL, F_STRING, 0, 0 },
+};
+static const struct lx_schema reset_schema = { reset_fields };
+
 static const struct lx_route auth_routes[] = {
 	{ "/auth/register", M_POST, NEED_ANON, &register_schema, h_register },
 	{ "/auth/login", M_POST, NEED_ANON, &login_schema, h_login },
@@ -397,6 +507,14 @@ static const struct lx_route auth_routes[] = {
 	{ "/auth/sessions", M_GET, NEED_USER, NULL, h_sessions },
 	{ "/auth/sessions/{id}", M_DELETE, NEED_USER, NULL, h_session_delete },
 	{ "/auth/password", M_POST, NEED_USER, &password_schema, h_password },
+	{ "/auth/verify-email/request", M_POST, NEED_USER, NULL,
+	    h_verify_email_request },
+	{ "/auth/verify-email", M_POST, NEED_ANON, &email_token_schema,
+	    h_verify_email },
+	{ "/auth/password/forgot", M_POST, NEED_ANON, &forgot_schema,
+	    h_password_forgot },
+	{ "/auth/password/reset", M_POST, NEED_ANON, &reset_schema,
+	    h_password_reset },
 	{ "/.well-known/jwks.json", M_GET, NEED_ANON, NULL, h_jwks },
 	{ NULL, 0, NEED_ANON, NULL, NULL },
 };
@@ -407,12 +525,19 @@ conf_lookup(const char *key)
 	return (server != NULL ? lx_server_conf(server, key) : NULL);
 }
 
+static const char *
+server_url(void)
+{
+	return (server != NULL ? lx_server_url(server) : NULL);
+}
+
 static int
 auth_mod_init(struct lx_server *srv, struct lx_err *err)
 {
 	server = srv;
 	if (auth_init(lx_db_conn(lx_server_db(srv)), conf_lookup, err) == -1)
 		return (-1);
+	auth_email_default_url(server_url);
 	lx_server_set_authenticator(srv, auth_verify_token);
 	return (0);
 }
@@ -421,6 +546,7 @@ static void
 auth_mod_shutdown(void)
 {
 	auth_shutdown();
+	auth_email_default_url(NULL);
 	server = NULL;
 }
 
