@@ -69,7 +69,14 @@ struct lx_identity {
 typedef int (*lx_authenticator)(
     const char *token, size_t len, struct lx_identity *out, struct lx_err *err);
 
-/* Body schema: one entry per accepted field; unknown fields are refused. */
+/*
+ * Body schema: one entry per accepted field; unknown fields are refused,
+ * unless the schema lists a field named LX_OTHER_FIELDS: then members it
+ * does not declare pass unchecked and are removed from the body before the
+ * handler runs (a wire protocol whose clients send extra fields), so
+ * handlers still see declared fields only.
+ */
+#define LX_OTHER_FIELDS "*"
 enum lx_ftype { F_STRING, F_INT, F_BOOL, F_OBJECT, F_ARRAY, F_NUMBER };
 struct lx_field {
 	const char *name;
@@ -181,6 +188,24 @@ const char *lx_server_conf(const struct lx_server *srv, const char *key);
 /* Sets the verifier of bearer tokens for NEED_USER routes; a module calls
  * it from its init. Without one, such routes answer 401. */
 void lx_server_set_authenticator(struct lx_server *srv, lx_authenticator fn);
+/*
+ * Renders the failures of one module's routes in that module's wire format
+ * instead of a problem document (a compatibility surface whose clients
+ * parse another error shape). Called on the worker thread for every
+ * failure once a route of the table matched (405, 413, identity, body,
+ * handler); err is final (a 5xx already carries the generic "internal_error"
+ * and the request id), field names the member a 422 was about ("" if
+ * none). The renderer fills resp's status, content type, body and headers.
+ */
+typedef void (*lx_error_renderer)(const struct lx_req *req,
+    const struct lx_err *err, const char *field, struct lx_resp *resp);
+/*
+ * Uses fn for the failures of routes (a table already given in a module
+ * descriptor); a module calls it from its init. -1 with err when more
+ * tables are registered than the core has room for.
+ */
+int lx_server_set_error_renderer(struct lx_server *srv,
+    const struct lx_route *routes, lx_error_renderer fn, struct lx_err *err);
 /* Appends the Prometheus text for srv (job gauges read through c). */
 void lx_server_metrics(
     struct lx_server *srv, struct lx_conn *c, struct lx_buf *out);

@@ -3,7 +3,9 @@
  * it with cJSON, and validates the object against the route's schema. Input
  * is refused unless declared: unknown members, repeated members, wrong types,
  * over-long strings and missing required members are all 422 naming the
- * field; malformed JSON is 400 "invalid_json". Faces the network: fuzzed by
+ * field; malformed JSON is 400 "invalid_json". A schema listing
+ * LX_OTHER_FIELDS lets undeclared members through and then removes them.
+ * Faces the network: fuzzed by
  * tests/fuzz/fuzz_json.c.
  */
 #include <math.h>
@@ -145,25 +147,66 @@ set_field(char *field, size_t fieldsz, const char *name)
 		snprintf(field, fieldsz, "%s", name);
 }
 
+/* The declaration of member name in schema, or NULL. */
+static const struct lx_field *
+declared(const struct lx_schema *schema, const char *name)
+{
+	const struct lx_field *f;
+
+	for (f = schema->fields; f->name != NULL; f++)
+		if (strcmp(f->name, name) == 0
+		    && strcmp(f->name, LX_OTHER_FIELDS) != 0)
+			return (f);
+	return (NULL);
+}
+
+/* 1 if schema lets undeclared members through (LX_OTHER_FIELDS). */
+static int
+open_schema(const struct lx_schema *schema)
+{
+	const struct lx_field *f;
+
+	for (f = schema->fields; f->name != NULL; f++)
+		if (strcmp(f->name, LX_OTHER_FIELDS) == 0)
+			return (1);
+	return (0);
+}
+
+/* Removes the members of obj that schema does not declare. */
+static void
+drop_undeclared(cJSON *obj, const struct lx_schema *schema)
+{
+	cJSON *item, *next;
+
+	for (item = obj->child; item != NULL; item = next) {
+		next = item->next;
+		if (declared(schema, item->string) == NULL)
+			cJSON_Delete(cJSON_DetachItemViaPointer(obj, item));
+	}
+}
+
 static int
 validate(const cJSON *obj, const struct lx_schema *schema, char *field,
     size_t fieldsz, struct lx_err *err)
 {
 	const struct lx_field *f;
 	const cJSON *item, *other;
+	int open = open_schema(schema);
 
 	/* Every member declared, once, with its type and size. */
 	for (item = obj->child; item != NULL; item = item->next) {
 		set_field(field, fieldsz, item->string);
-		for (f = schema->fields; f->name != NULL; f++)
-			if (strcmp(f->name, item->string) == 0)
-				break;
-		if (f->name == NULL)
+		if ((f = declared(schema, item->string)) == NULL) {
+			if (open)
+				continue; /* dropped after validation */
 			return (lx_err_set(err, 422, "unknown_field",
 			    "field '%.64s' is not accepted here",
 			    item->string));
+		}
 		/* Bounded by the schema's size: every earlier member was
-		 * declared, so a repeat shows up within that many. */
+		 * declared, so a repeat shows up within that many (an open
+		 * schema: each declared member scans the body once, at most
+		 * as many scans as the schema has fields). */
 		for (other = obj->child; other != item; other = other->next)
 			if (strcmp(other->string, item->string) == 0)
 				return (lx_err_set(err, 422, "duplicate_field",
@@ -236,6 +279,8 @@ lx_json_body(const char *data, size_t len, const struct lx_schema *schema,
 	}
 	if (schema != NULL && validate(root, schema, field, fieldsz, err) == -1)
 		goto out;
+	if (schema != NULL && open_schema(schema))
+		drop_undeclared(root, schema);
 	*out = root;
 	root = NULL;
 	ret = 0;

@@ -42,7 +42,14 @@
 	"'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " \
 	"frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 #define CSP_API "default-src 'none'; frame-ancestors 'none'"
-#define CORS_ALLOW_HEADERS "Content-Type, Authorization, X-Request-Id"
+/* The GoTrue-compatible routes (auth_gotrue.c) take the Supabase client's
+ * apikey, X-Client-Info and X-Supabase-Api-Version headers, and it reads the
+ * version echoed on errors. */
+#define CORS_ALLOW_HEADERS \
+	"Content-Type, Authorization, X-Request-Id, apikey, X-Client-Info, " \
+	"X-Supabase-Api-Version"
+#define CORS_EXPOSE_HEADERS "X-Request-Id, X-Supabase-Api-Version"
+#define MAX_RENDERERS 8
 
 struct lx_server {
 	struct mg_context *mg; /* civetweb, NULL once stopped */
@@ -59,6 +66,11 @@ struct lx_server {
 	int nmods;
 	atomic_int draining; /* 1: refuse new requests, finish in-flight */
 	lx_authenticator auth; /* bearer token verifier, or NULL */
+	struct {
+		const struct lx_route *routes; /* a module's table */
+		lx_error_renderer fn;
+	} renderers[MAX_RENDERERS]; /* failures not sent as problems */
+	int nrenderers;
 	const char *(*conf)(const char *key); /* config-file lookup, or NULL */
 	char url[256];
 };
@@ -114,6 +126,34 @@ void
 lx_server_set_authenticator(struct lx_server *srv, lx_authenticator fn)
 {
 	srv->auth = fn;
+}
+
+int
+lx_server_set_error_renderer(struct lx_server *srv,
+    const struct lx_route *routes, lx_error_renderer fn, struct lx_err *err)
+{
+	if (srv->nrenderers == MAX_RENDERERS)
+		return (lx_err_set(err, 500, "internal_error",
+		    "more than %d error renderers", MAX_RENDERERS));
+	srv->renderers[srv->nrenderers].routes = routes;
+	srv->renderers[srv->nrenderers].fn = fn;
+	srv->nrenderers++;
+	return (0);
+}
+
+/* The renderer registered for the table holding rt, or NULL. Runs only on
+ * failures; the tables are short. */
+static lx_error_renderer
+renderer_of(const struct lx_server *srv, const struct lx_route *rt)
+{
+	const struct lx_route *r;
+	int i;
+
+	for (i = 0; rt != NULL && i < srv->nrenderers; i++)
+		for (r = srv->renderers[i].routes; r->path != NULL; r++)
+			if (r == rt)
+				return (srv->renderers[i].fn);
+	return (NULL);
 }
 
 void
@@ -338,7 +378,8 @@ send_response(struct lx_server *srv, struct worker *w,
 			    allow);
 		} else
 			lx_buf_adds(b,
-			    "Access-Control-Expose-Headers: X-Request-Id\r\n");
+			    "Access-Control-Expose-Headers:"
+			    " " CORS_EXPOSE_HEADERS "\r\n");
 	}
 	if (resp->headers.len > 0)
 		lx_buf_add(b, resp->headers.data, resp->headers.len);
@@ -516,6 +557,8 @@ dispatch(struct lx_server *srv, struct worker *w, struct mg_connection *conn,
 	struct lx_err err;
 	enum lx_match_rc rc;
 	const struct lx_route *rt;
+	const struct lx_route *matched = NULL; /* for the error renderer */
+	lx_error_renderer render;
 	unsigned method;
 	int has_body;
 
@@ -537,6 +580,7 @@ dispatch(struct lx_server *srv, struct worker *w, struct mg_connection *conn,
 		lx_err_set(&err, 404, "not_found", "no route for this path");
 		goto fail;
 	}
+	matched = m.route;
 	oc->route = m.route->path;
 	oc->route_index = m.route_index;
 	oc->allowed = m.allowed;
@@ -607,6 +651,7 @@ dispatch(struct lx_server *srv, struct worker *w, struct mg_connection *conn,
 	req.db = w->conn;
 	if (rt->handler(&req, &w->resp, &err) == -1) {
 		cJSON_Delete(req.body);
+		req.body = NULL;
 		goto fail;
 	}
 	cJSON_Delete(req.body);
@@ -626,6 +671,20 @@ fail:
 	w->resp.status = err.status;
 	w->resp.content_type = "application/problem+json";
 	lx_buf_reset(&w->resp.body);
+	if ((render = renderer_of(srv, matched)) != NULL) {
+		/* The module's own wire format; the request as far as known. */
+		req.method = method;
+		req.method_name = ri->request_method;
+		req.path = ri->local_uri;
+		req.query = ri->query_string;
+		req.request_id = oc->request_id;
+		req.remote_addr = ri->remote_addr;
+		req.route = matched;
+		req.srv = srv;
+		req.mg = conn;
+		render(&req, &err, oc->field, &w->resp);
+		return (w->resp.status);
+	}
 	lx_problem_json(&w->resp.body, err.status, err.code, err.detail,
 	    oc->request_id, oc->field);
 	if (err.status == 401 && oc->www_auth != NULL)
