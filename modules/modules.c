@@ -12,6 +12,7 @@
 const struct lx_module *const lx_modules[] = {
 	&lx_core_module,
 	&auth_module,
+	&gotrue_module, /* after auth: uses its keys and settings */
 	&mail_module,
 	NULL,
 };

@@ -346,8 +346,8 @@ still_valid(const struct lx_identity *id, struct lx_err *err)
 		return (lx_err_set(
 		    err, 401, "invalid_token", "the token has expired"));
 	if (auth_revoke_has(id->session_id))
-		return (lx_err_set(err, 401, "invalid_token",
-		    "the session of this token was revoked"));
+		return (lx_err_set(
+		    err, 401, "invalid_token", "%s", AUTH_REVOKED_DETAIL));
 	return (0);
 }
 
@@ -1306,5 +1306,117 @@ out:
 	sodium_memzero(&cred, sizeof(cred));
 	if (hash != NULL)
 		sodium_free(hash);
+	return (ret);
+}
+
+/* --- for the GoTrue-compatible surface (auth_gotrue.c) --- */
+
+int
+auth_password_set(struct lx_conn *c, const struct auth_client *cl,
+    const struct lx_identity *id, const char *new_password, unsigned *weak,
+    struct lx_err *err)
+{
+	struct auth_user u;
+	struct auth_cred cred;
+	struct revoked rv;
+	char *hash = NULL, detail[160];
+	unsigned w;
+	int found = 0, n, ret = -1;
+
+	memset(&rv, 0, sizeof(rv));
+	memset(&cred, 0, sizeof(cred));
+	if (weak != NULL)
+		*weak = 0;
+	if (auth_store_user_by_id(c, id->user_id, &u, &cred, &found, err) == -1)
+		goto out;
+	if (!found) {
+		lx_err_set(err, 404, "not_found", "no such user");
+		goto out;
+	}
+	if ((w = auth_password_policy(u.email, new_password)) != 0) {
+		if (weak != NULL)
+			*weak = w;
+		lx_err_set(err, 422, "weak_password",
+		    "the new password does not meet the policy");
+		goto out;
+	}
+	if (cred.has_password && auth_password_check(cred.hash, new_password)) {
+		lx_err_set(err, 422, "same_password",
+		    "the new password is the current one");
+		goto out;
+	}
+	if ((hash = hash_new(new_password, err)) == NULL)
+		goto out;
+	if (lx_conn_begin(c, err) == -1)
+		goto out;
+	if (auth_store_cred_update(c, u.id, hash, cfg.argon2_memlimit_kib,
+	        cfg.argon2_opslimit, err)
+	        == -1
+	    || (n = auth_store_sessions_revoke(c, u.id, NULL, id->session_id,
+	            "password_change", lx_now_ms(), collect_revoked, &rv, err))
+	        == -1)
+		goto out;
+	snprintf(detail, sizeof(detail),
+	    "{\"sessions_revoked\":%d,\"session_id\":\"%s\","
+	    "\"current_checked\":false}",
+	    n, id->session_id);
+	if (audit(c, cl, u.id, "auth.password.change", u.id, detail, err) == -1
+	    || lx_conn_commit(c, err) == -1)
+		goto out;
+	publish_revoked(&rv);
+	ret = 0;
+out:
+	if (lx_conn_in_tx(c))
+		lx_conn_rollback(c);
+	lx_free(rv.ids);
+	sodium_memzero(&cred, sizeof(cred));
+	if (hash != NULL)
+		sodium_free(hash);
+	return (ret);
+}
+
+int
+auth_user_metadata(
+    struct lx_conn *c, const char *user_id, char **out, struct lx_err *err)
+{
+	int found = 0;
+
+	*out = NULL;
+	if (auth_store_user_metadata(c, user_id, out, &found, err) == -1)
+		return (-1);
+	if (!found)
+		return (lx_err_set(err, 404, "not_found", "no such user"));
+	return (0);
+}
+
+int
+auth_user_metadata_merge(struct lx_conn *c, const struct auth_client *cl,
+    const char *user_id, const char *patch, struct lx_err *err)
+{
+	char *cur = NULL;
+	int changed = 0, ret = -1;
+
+	if (lx_conn_begin(c, err) == -1)
+		return (-1);
+	if (auth_user_metadata(c, user_id, &cur, err) == -1
+	    || auth_store_user_metadata_merge(c, user_id, patch, lx_now_ms(),
+	           AUTH_METADATA_MAX, &changed, err)
+	        == -1)
+		goto out;
+	if (!changed) {
+		lx_err_set(err, 422, "too_long",
+		    "user_metadata would be longer than %d bytes",
+		    AUTH_METADATA_MAX);
+		goto out;
+	}
+	if (audit(c, cl, user_id, "auth.user.metadata", user_id, NULL, err)
+	        == -1
+	    || lx_conn_commit(c, err) == -1)
+		goto out;
+	ret = 0;
+out:
+	if (lx_conn_in_tx(c))
+		lx_conn_rollback(c);
+	lx_free(cur);
 	return (ret);
 }

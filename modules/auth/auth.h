@@ -38,6 +38,10 @@ struct cJSON;
 #define AUTH_NAME_MAX 200
 #define AUTH_TOKEN_MAX 8192 /* longest access token the verifier reads */
 #define AUTH_KID_SIZE 24 /* key id text + NUL */
+#define AUTH_METADATA_MAX 16384 /* bytes of a user's user_metadata JSON */
+/* The detail of a token refused because its session was revoked (the
+ * GoTrue surface answers it as "session_not_found"). */
+#define AUTH_REVOKED_DETAIL "the session of this token was revoked"
 
 /* OWASP's floor for Argon2id: 19 MiB, 2 passes, 1 lane. */
 #define AUTH_ARGON2_MIN_MEM_KIB 19456
@@ -212,6 +216,27 @@ int auth_session_revoke(struct lx_conn *c, const struct auth_client *cl,
 int auth_password_change(struct lx_conn *c, const struct auth_client *cl,
     const struct lx_identity *id, const char *current, const char *new_password,
     unsigned *weak, struct lx_err *err);
+/*
+ * Sets id's password without asking for the current one, as GoTrue's
+ * PUT /user does for a signed-in session (auth_gotrue.c): new_password
+ * must pass the policy (422 "weak_password", *weak) and differ from the
+ * current one (422 "same_password"). Revokes every other session of the
+ * user; audit "auth.password.change" with "current_checked": false.
+ */
+int auth_password_set(struct lx_conn *c, const struct auth_client *cl,
+    const struct lx_identity *id, const char *new_password, unsigned *weak,
+    struct lx_err *err);
+/* The user's user_metadata, a JSON object text, into *out (lx_free); 404
+ * "not_found" for an unknown user. */
+int auth_user_metadata(
+    struct lx_conn *c, const char *user_id, char **out, struct lx_err *err);
+/*
+ * Merges patch (a JSON object text; RFC 7396: a null member removes the
+ * key) into user_id's user_metadata: 404 "not_found", 422 "too_long" past
+ * AUTH_METADATA_MAX bytes. Audit "auth.user.metadata".
+ */
+int auth_user_metadata_merge(struct lx_conn *c, const struct auth_client *cl,
+    const char *user_id, const char *patch, struct lx_err *err);
 /* Creates a confirmed platform administrator (audit "admin.create"); an
  * existing email gives 409 "email_taken". */
 int auth_admin_create(struct lx_conn *c, const char *email, const char *name,
@@ -616,8 +641,19 @@ int auth_store_keys_retire(
 /* A cheap fingerprint of the key table (count and latest change). */
 int auth_store_keys_stamp(
     struct lx_conn *c, int64_t *stamp, struct lx_err *err);
+/* user_metadata of id into *out (lx_free), *found 0 if no such user. */
+int auth_store_user_metadata(struct lx_conn *c, const char *id, char **out,
+    int *found, struct lx_err *err);
+/* json_patch(user_metadata, patch) for id unless the result exceeds max
+ * bytes; *changed 0 then (or for an unknown id). */
+int auth_store_user_metadata_merge(struct lx_conn *c, const char *id,
+    const char *patch, int64_t now, int64_t max, int *changed,
+    struct lx_err *err);
 
 /* The module descriptor (modules/modules.c). */
 extern const struct lx_module auth_module;
+/* The GoTrue-compatible /auth/v1 routes (auth_gotrue.c); after auth_module
+ * in lx_modules[]. */
+extern const struct lx_module gotrue_module;
 
 #endif

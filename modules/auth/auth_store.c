@@ -694,3 +694,52 @@ auth_store_keys_stamp(struct lx_conn *c, int64_t *stamp, struct lx_err *err)
 	sqlite3_reset(st);
 	return (0);
 }
+
+int
+auth_store_user_metadata(struct lx_conn *c, const char *id, char **out,
+    int *found, struct lx_err *err)
+{
+	static const char sql[] =
+	    "SELECT user_metadata FROM users WHERE id = ?1";
+	const unsigned char *t;
+	sqlite3_stmt *st;
+	int rc;
+
+	*found = 0;
+	*out = NULL;
+	if ((st = lx_conn_stmt(c, sql, err)) == NULL)
+		return (-1);
+	bind_text(st, 1, id);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		t = sqlite3_column_text(st, 0);
+		*out = lx_strdup(t != NULL ? (const char *)t : "{}");
+		*found = 1;
+	} else if (rc != SQLITE_DONE)
+		return (lx_conn_error(c, rc, "read user metadata", err));
+	sqlite3_reset(st);
+	return (0);
+}
+
+int
+auth_store_user_metadata_merge(struct lx_conn *c, const char *id,
+    const char *patch, int64_t now, int64_t max, int *changed,
+    struct lx_err *err)
+{
+	static const char sql[] =
+	    "UPDATE users SET user_metadata = json_patch(user_metadata, ?2), "
+	    "updated_at = ?3 "
+	    "WHERE id = ?1 AND length(json_patch(user_metadata, ?2)) <= ?4";
+	sqlite3_stmt *st;
+
+	*changed = 0;
+	if ((st = lx_conn_stmt(c, sql, err)) == NULL)
+		return (-1);
+	bind_text(st, 1, id);
+	bind_text(st, 2, patch);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int64(st, 4, max);
+	if (step_done(c, st, "merge user metadata", err) == -1)
+		return (-1);
+	*changed = sqlite3_changes(lx_conn_sqlite(c));
+	return (0);
+}
