@@ -28,6 +28,12 @@ die() { printf 'deps: error: %s\n' "$*" >&2; exit 1; }
 # --- binary packages --------------------------------------------------------
 missing=""
 for pkg in $(awk -v t="$want_test" '$1=="bin" || (t==1 && $1=="test") {print $2}' "$lock"); do
+	# A node and npm from elsewhere (NodeSource, nvm) serve the tests too;
+	# Debian's npm would conflict with NodeSource's nodejs.
+	case "$pkg" in
+	nodejs | npm)
+		command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && continue ;;
+	esac
 	st=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
 	case "$st" in
 	*" installed") ;;
