@@ -133,13 +133,139 @@ h_login(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	int64_t retry = 0;
 	int rc;
 
+	struct auth_user u;
+	struct auth_mfa_challenge ch;
+	struct lx_buf b;
+	int required = 0;
+
 	client_of(req, &cl);
-	rc = auth_login(req->db, &cl, body_str(req, "email"),
-	    body_str(req, "password"), &t, &retry, err);
+	rc = auth_login_password(req->db, &cl, body_str(req, "email"),
+	    body_str(req, "password"), &u, &retry, err);
 	wipe(req, "password");
 	if (rc == -1)
 		return (fail(req, resp, err, NULL, 0, retry));
+	if (auth_mfa_begin(req->db, &cl, &u, &required, &ch, err) == -1)
+		return (fail(req, resp, err, NULL, 0, 0));
+	if (required) {
+		/* A second factor is due: no session yet. */
+		lx_buf_init(&b);
+		lx_buf_adds(&b, "{\"mfa_required\":true,\"mfa_token\":");
+		lx_buf_add_json_str(&b, ch.token);
+		lx_buf_addf(&b,
+		    ",\"expires_in\":%lld,\"factors\":[{\"id\":\"%s\","
+		    "\"type\":\"totp\"}]}",
+		    (long long)ch.expires_in, ch.factor_id);
+		lx_resp_json(resp, 200, b.data);
+		sodium_memzero(b.data, b.len);
+		sodium_memzero(&ch, sizeof(ch));
+		lx_buf_cleanup(&b);
+		lx_resp_header(resp, "Cache-Control", "no-store");
+		return (0);
+	}
+	if (auth_session_issue(req->db, &cl, &u, "password", "aal1", &t, err)
+	    == -1)
+		return (fail(req, resp, err, NULL, 0, 0));
 	send_tokens(resp, &t);
+	return (0);
+}
+
+static int
+h_login_mfa(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
+{
+	struct auth_client cl;
+	struct auth_tokens t;
+	int64_t retry = 0;
+	int rc;
+
+	client_of(req, &cl);
+	rc = auth_mfa_login(req->db, &cl, body_str(req, "mfa_token"),
+	    body_str(req, "code"), &t, &retry, err);
+	wipe(req, "mfa_token");
+	wipe(req, "code");
+	if (rc == -1)
+		return (fail(req, resp, err,
+		    strcmp(err->code, "invalid_mfa_code") == 0 ? "code" : NULL,
+		    0, retry));
+	send_tokens(resp, &t);
+	return (0);
+}
+
+static int
+h_mfa_enroll(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
+{
+	struct auth_client cl;
+	struct auth_totp_enrollment e;
+	struct lx_buf b;
+
+	client_of(req, &cl);
+	if (auth_mfa_enroll(req->db, &cl, &req->ident, &e, err) == -1)
+		return (fail(req, resp, err, NULL, 0, 0));
+	lx_buf_init(&b);
+	lx_buf_addf(&b,
+	    "{\"factor_id\":\"%s\",\"type\":\"totp\",\"secret\":", e.factor_id);
+	lx_buf_add_json_str(&b, e.secret);
+	lx_buf_adds(&b, ",\"uri\":");
+	lx_buf_add_json_str(&b, e.uri);
+	lx_buf_adds(&b, "}");
+	lx_resp_json(resp, 201, b.data);
+	sodium_memzero(b.data, b.len);
+	sodium_memzero(&e, sizeof(e));
+	lx_buf_cleanup(&b);
+	lx_resp_header(resp, "Cache-Control", "no-store");
+	return (0);
+}
+
+static int
+h_mfa_confirm(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
+{
+	struct auth_client cl;
+	struct auth_recovery_codes codes;
+	struct lx_buf b;
+	int64_t retry = 0;
+	int i, rc;
+
+	client_of(req, &cl);
+	rc = auth_mfa_confirm(req->db, &cl, &req->ident,
+	    body_str(req, "factor_id"), body_str(req, "code"), &codes, &retry,
+	    err);
+	wipe(req, "code");
+	if (rc == -1)
+		return (fail(req, resp, err,
+		    strcmp(err->code, "invalid_mfa_code") == 0 ? "code" : NULL,
+		    0, retry));
+	lx_buf_init(&b);
+	lx_buf_adds(&b, "{\"factor_id\":");
+	lx_buf_add_json_str(&b, body_str(req, "factor_id"));
+	lx_buf_adds(&b, ",\"status\":\"verified\",\"recovery_codes\":[");
+	for (i = 0; i < AUTH_RECOVERY_CODES; i++)
+		lx_buf_addf(&b, "%s\"%s\"", i ? "," : "", codes.code[i]);
+	lx_buf_adds(&b, "]}");
+	lx_resp_json(resp, 200, b.data);
+	sodium_memzero(b.data, b.len);
+	sodium_memzero(&codes, sizeof(codes));
+	lx_buf_cleanup(&b);
+	lx_resp_header(resp, "Cache-Control", "no-store");
+	return (0);
+}
+
+static int
+h_mfa_delete(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
+{
+	struct auth_client cl;
+	int64_t retry = 0;
+	int rc;
+
+	client_of(req, &cl);
+	rc = auth_mfa_disable(req->db, &cl, &req->ident,
+	    lx_req_param(req, "factor_id"), body_str(req, "code"),
+	    body_str(req, "password"), &retry, err);
+	wipe(req, "code");
+	wipe(req, "password");
+	if (rc == -1)
+		return (fail(req, resp, err,
+		    strcmp(err->code, "missing_field") == 0 ? "code" : NULL, 0,
+		    retry));
+	resp->status = 204;
 	return (0);
 }
 
@@ -496,9 +622,37 @@ static const struct lx_field reset_fields[] = {
 };
 static const struct lx_schema reset_schema = { reset_fields };
 
+static const struct lx_field login_mfa_fields[] = {
+	{ "mfa_token", F_STRING, 1, AUTH_MFA_TOKEN_MAX },
+	{ "code", F_STRING, 1, 32 },
+	{ NULL, F_STRING, 0, 0 },
+};
+static const struct lx_schema login_mfa_schema = { login_mfa_fields };
+
+static const struct lx_field mfa_confirm_fields[] = {
+	{ "factor_id", F_STRING, 1, AUTH_ID_SIZE - 1 },
+	{ "code", F_STRING, 1, 32 },
+	{ NULL, F_STRING, 0, 0 },
+};
+static const struct lx_schema mfa_confirm_schema = { mfa_confirm_fields };
+
+static const struct lx_field mfa_delete_fields[] = {
+	{ "code", F_STRING, 0, 32 },
+	{ "password", F_STRING, 0, AUTH_PASSWORD_MAX },
+	{ NULL, F_STRING, 0, 0 },
+};
+static const struct lx_schema mfa_delete_schema = { mfa_delete_fields };
+
 static const struct lx_route auth_routes[] = {
 	{ "/auth/register", M_POST, NEED_ANON, &register_schema, h_register },
 	{ "/auth/login", M_POST, NEED_ANON, &login_schema, h_login },
+	{ "/auth/login/mfa", M_POST, NEED_ANON, &login_mfa_schema,
+	    h_login_mfa },
+	{ "/auth/mfa/totp/enroll", M_POST, NEED_USER, NULL, h_mfa_enroll },
+	{ "/auth/mfa/totp/confirm", M_POST, NEED_USER, &mfa_confirm_schema,
+	    h_mfa_confirm },
+	{ "/auth/mfa/totp/{factor_id}", M_DELETE, NEED_USER, &mfa_delete_schema,
+	    h_mfa_delete },
 	{ "/auth/refresh", M_POST, NEED_ANON, &refresh_schema, h_refresh },
 	{ "/auth/verify", M_GET, NEED_USER, NULL, h_verify_get },
 	{ "/auth/verify", M_POST, NEED_ANON, &verify_schema, h_verify_post },

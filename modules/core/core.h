@@ -127,7 +127,8 @@ struct lx_route {
 	const char *path; /* "/tenants/{id}/members" */
 	unsigned methods; /* M_* bits (HEAD implied by GET) */
 	enum lx_need need;
-	const struct lx_schema *schema; /* POST/PUT/PATCH body; NULL: none */
+	const struct lx_schema *schema; /* POST/PUT/PATCH (and DELETE)
+					 * body; NULL: none */
 	lx_handler handler;
 };
 

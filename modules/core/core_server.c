@@ -619,11 +619,13 @@ dispatch(struct lx_server *srv, struct worker *w, struct mg_connection *conn,
 	memcpy(req.param_values, m.param_values, sizeof(req.param_values));
 	if (check_identity(srv, rt, &req, oc, &err) == -1)
 		goto fail;
-	/* 5-7. content type, JSON, schema: bodies of POST, PUT, PATCH */
+	/* 5-7. content type, JSON, schema: bodies of POST, PUT, PATCH, and
+	 * of DELETE where the route declares one */
 	has_body = ri->content_length > 0
 	    || (ri->content_length < 0
 	        && mg_get_header(conn, "Transfer-Encoding") != NULL);
-	if ((method & (M_POST | M_PUT | M_PATCH)) != 0) {
+	if ((method & (M_POST | M_PUT | M_PATCH)) != 0
+	    || (method == M_DELETE && rt->schema != NULL)) {
 		if (rt->schema == NULL && has_body) {
 			lx_err_set(&err, 400, "unexpected_body",
 			    "this route takes no body");
