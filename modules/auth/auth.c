@@ -1046,11 +1046,20 @@ auth_login(struct lx_conn *c, const struct auth_client *cl, const char *email,
     struct lx_err *err)
 {
 	struct auth_user u;
+	int mfa = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (auth_login_password(c, cl, email, password, &u, retry_after_s, err)
 	    == -1)
 		return (-1);
+	/* A password alone never opens a session of a user with a second
+	 * factor: such callers must go through auth_mfa_begin. */
+	if (auth_mfa_active(c, u.id, &mfa, err) == -1)
+		return (-1);
+	if (mfa)
+		return (lx_err_set(err, 403, "mfa_required",
+		    "this account has a second factor: sign in with "
+		    "POST /auth/login and POST /auth/login/mfa"));
 	return (auth_session_issue(c, cl, &u, "password", "aal1", out, err));
 }
 

@@ -184,7 +184,8 @@ int auth_login_password(struct lx_conn *c, const struct auth_client *cl,
 int auth_session_issue(struct lx_conn *c, const struct auth_client *cl,
     const struct auth_user *u, const char *method, const char *aal,
     struct auth_tokens *out, struct lx_err *err);
-/* Both steps: the password login. */
+/* Both steps: the password login. A user with a verified second factor
+ * gets 403 "mfa_required" and no session (use auth_mfa_begin). */
 int auth_login(struct lx_conn *c, const struct auth_client *cl,
     const char *email, const char *password, struct auth_tokens *out,
     int64_t *retry_after_s, struct lx_err *err);
@@ -405,6 +406,9 @@ int auth_mfa_confirm(struct lx_conn *c, const struct auth_client *cl,
 int auth_mfa_disable(struct lx_conn *c, const struct auth_client *cl,
     const struct lx_identity *id, const char *factor_id, const char *code,
     const char *password, int64_t *retry_after_s, struct lx_err *err);
+/* Sets *active to 1 if user_id has a verified TOTP factor, else 0. */
+int auth_mfa_active(
+    struct lx_conn *c, const char *user_id, int *active, struct lx_err *err);
 /*
  * After a correct password: when u has a verified factor sets *required
  * and fills *out with a new challenge (auth.mfa_token_ttl_s); else

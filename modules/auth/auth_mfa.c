@@ -586,6 +586,21 @@ out:
 /* --- login --- */
 
 int
+auth_mfa_active(
+    struct lx_conn *c, const char *user_id, int *active, struct lx_err *err)
+{
+	struct factor f;
+	int found = 0;
+
+	*active = 0;
+	if (factor_get(c, user_id, NULL, &f, &found, err) == -1)
+		return (-1);
+	factor_cleanup(&f);
+	*active = found;
+	return (0);
+}
+
+int
 auth_mfa_begin(struct lx_conn *c, const struct auth_client *cl,
     const struct auth_user *u, int *required, struct auth_mfa_challenge *out,
     struct lx_err *err)

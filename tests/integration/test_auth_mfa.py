@@ -117,6 +117,10 @@ class Mfa(unittest.TestCase):
         # The login needs the second step.
         c = self.challenge(email)
         self.assertEqual(c["factors"], [{"id": e["factor_id"], "type": "totp"}])
+        # No other password login opens a session either (auth_login).
+        r = lx.post("/auth/v1/token?grant_type=password", {"email": email, "password": PW})
+        self.assertNotEqual(r.status, 200, r.body)
+        self.assertNotIn("access_token", r.body)
         self.assertGreater(c["expires_in"], 0)
         assert_problem(self, lx.post("/auth/login/mfa", {"mfa_token": c["mfa_token"],
                                                          "code": wrong(totp(e["secret"], 1))}),
