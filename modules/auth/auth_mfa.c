@@ -114,7 +114,7 @@ auth_totp_check(const unsigned char *key, size_t keylen, const char *code,
     int64_t now_s, int64_t last_step, int64_t *step)
 {
 	char want[16];
-	uint32_t v;
+	uint32_t v = 0;
 	int64_t t = now_s / AUTH_TOTP_PERIOD, s;
 	size_t i;
 	int ok = 0;
