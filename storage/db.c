@@ -613,3 +613,16 @@ lx_db_stats(struct lx_db *db, struct lx_db_stats *out)
 	out->connections = db->nconns;
 	pthread_mutex_unlock(&db->mu);
 }
+
+int
+lx_conn_step_done(
+    struct lx_conn *c, sqlite3_stmt *st, const char *what, struct lx_err *err)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return (lx_conn_error(c, rc, what, err));
+	return (0);
+}

@@ -70,6 +70,11 @@ int lx_conn_commit(struct lx_conn *c, struct lx_err *err);
 void lx_conn_rollback(struct lx_conn *c);
 /* 1 if c has a transaction open, else 0. */
 int lx_conn_in_tx(struct lx_conn *c);
+/* Steps a cached statement that returns no rows (INSERT, UPDATE, DELETE),
+ * then resets it and clears its bindings; on failure fills err through
+ * lx_conn_error (what names the step). */
+int lx_conn_step_done(
+    struct lx_conn *c, sqlite3_stmt *st, const char *what, struct lx_err *err);
 /* Runs sql (no results wanted), filling err with the SQLite message. */
 int lx_conn_exec(struct lx_conn *c, const char *sql, struct lx_err *err);
 /* Sets err from the connection's last SQLite error: status 503 for

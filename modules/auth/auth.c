@@ -44,9 +44,8 @@ auth_uuid(char out[AUTH_ID_SIZE])
 	    b[11], b[12], b[13], b[14], b[15]);
 }
 
-/* SHA-256 of s as 64 hex digits. */
-static void
-sha256_hex(const char *s, char out[65])
+void
+auth_sha256_hex(const char *s, char out[65])
 {
 	unsigned char h[crypto_hash_sha256_BYTES];
 
@@ -599,7 +598,7 @@ new_refresh(struct auth_tokens *out, char hash[65], struct lx_err *err)
 	sodium_bin2base64(out->refresh_token, n, raw, sizeof(raw),
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(raw, sizeof(raw));
-	sha256_hex(out->refresh_token, hash);
+	auth_sha256_hex(out->refresh_token, hash);
 	return (0);
 }
 
@@ -1079,7 +1078,7 @@ auth_refresh(struct lx_conn *c, const struct auth_client *cl,
 
 	memset(out, 0, sizeof(*out));
 	memset(&rv, 0, sizeof(rv));
-	sha256_hex(refresh_token, hash);
+	auth_sha256_hex(refresh_token, hash);
 	if (auth_keys_refresh(c, err) == -1)
 		return (-1);
 	if (lx_conn_begin(c, err) == -1)

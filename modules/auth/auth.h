@@ -260,6 +260,12 @@ int auth_verify_token(
 
 /* Writes a random UUIDv4 (libsodium randombytes) as text. */
 void auth_uuid(char out[AUTH_ID_SIZE]);
+/* SHA-256 of the string s as 64 lower-case hex digits (stored token
+ * hashes). */
+void auth_sha256_hex(const char *s, char out[65]);
+/* The caller's address, user agent and request id, for the rules and
+ * their audit records (auth_http.c; used by every auth route table). */
+void auth_http_client(const struct lx_req *req, struct auth_client *cl);
 
 /* JSON for responses, appended to b. auth_time_json writes ms since the
  * epoch as an ISO 8601 UTC string, or null for 0. */

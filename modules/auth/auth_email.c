@@ -47,28 +47,6 @@ purpose_db(enum auth_email_purpose p)
 	return (p == AUTH_EMAIL_VERIFY ? "confirm_signup" : "recovery");
 }
 
-static void
-sha256_hex(const char *s, char out[65])
-{
-	unsigned char h[crypto_hash_sha256_BYTES];
-
-	crypto_hash_sha256(h, (const unsigned char *)s, strlen(s));
-	sodium_bin2hex(out, 65, h, sizeof(h));
-}
-
-static int
-step_done(
-    struct lx_conn *c, sqlite3_stmt *st, const char *what, struct lx_err *err)
-{
-	int rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE)
-		return (lx_conn_error(c, rc, what, err));
-	return (0);
-}
-
 /* --- statements --- */
 
 static int
@@ -93,7 +71,7 @@ token_insert(struct lx_conn *c, const char *user_id, const char *purpose,
 	sqlite3_bind_text(st, 5, email, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, now);
 	sqlite3_bind_int64(st, 7, expires_at);
-	return (step_done(c, st, "insert an email token", err));
+	return (lx_conn_step_done(c, st, "insert an email token", err));
 }
 
 /* A token row by hash and purpose. */
@@ -156,7 +134,7 @@ token_spend(struct lx_conn *c, const char *id, const char *user_id,
 		return (-1);
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
-	if (step_done(c, st, "spend an email token", err) == -1)
+	if (lx_conn_step_done(c, st, "spend an email token", err) == -1)
 		return (-1);
 	*changed = sqlite3_changes(lx_conn_sqlite(c)) == 1;
 	if ((st = lx_conn_stmt(c, rest, err)) == NULL)
@@ -164,7 +142,7 @@ token_spend(struct lx_conn *c, const char *id, const char *user_id,
 	sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, purpose, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, now);
-	return (step_done(c, st, "spend email tokens", err));
+	return (lx_conn_step_done(c, st, "spend email tokens", err));
 }
 
 static int
@@ -180,7 +158,7 @@ confirm_email(
 		return (-1);
 	sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
-	return (step_done(c, st, "confirm an email", err));
+	return (lx_conn_step_done(c, st, "confirm an email", err));
 }
 
 /* Requests of purpose since since (ms) from address and for email; the
@@ -236,13 +214,13 @@ request_insert(struct lx_conn *c, const char *purpose, const char *email,
 	sqlite3_bind_text(st, 2, email, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, address, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, now);
-	if (step_done(c, st, "record a request", err) == -1)
+	if (lx_conn_step_done(c, st, "record a request", err) == -1)
 		return (-1);
 	if ((st = lx_conn_stmt(c, prune, err)) == NULL)
 		return (-1);
 	sqlite3_bind_int64(
 	    st, 1, now - auth_config()->throttle_window_s * 1000 * 2);
-	return (step_done(c, st, "prune requests", err));
+	return (lx_conn_step_done(c, st, "prune requests", err));
 }
 
 /* --- tokens and mail --- */
@@ -269,7 +247,7 @@ auth_email_token_send(struct lx_conn *c, const struct auth_user *u,
 	sodium_bin2base64(tok, TOKEN_TEXT, raw, sizeof(raw),
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(raw, sizeof(raw));
-	sha256_hex(tok, hash);
+	auth_sha256_hex(tok, hash);
 	if (token_insert(c, u->id, purpose_db(purpose), hash, u->email, now,
 	        now + ttl * 1000, err)
 	    == -1)
@@ -394,7 +372,7 @@ token_live(struct lx_conn *c, const char *token, const char *purpose,
 	if (token == NULL || strlen(token) > AUTH_EMAIL_TOKEN_MAX)
 		return (lx_err_set(
 		    err, 400, "invalid_token", "the token is not valid"));
-	sha256_hex(token, hash);
+	auth_sha256_hex(token, hash);
 	if (token_get(c, hash, purpose, t, &found, err) == -1)
 		return (-1);
 	if (!found)

@@ -30,33 +30,6 @@
 
 #define API_VERSION "2024-01-01"
 
-/* The body's string member name (validated by the schema), or NULL. */
-static const char *
-body_str(const struct lx_req *req, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(req->body, name);
-
-	return (cJSON_IsString(v) ? v->valuestring : NULL);
-}
-
-/* Wipes a secret member of the body once used. */
-static void
-wipe(const struct lx_req *req, const char *name)
-{
-	cJSON *v = cJSON_GetObjectItemCaseSensitive(req->body, name);
-
-	if (cJSON_IsString(v))
-		sodium_memzero(v->valuestring, strlen(v->valuestring));
-}
-
-static void
-client_of(const struct lx_req *req, struct auth_client *cl)
-{
-	cl->address = req->remote_addr;
-	cl->user_agent = lx_req_header(req, "User-Agent");
-	cl->request_id = req->request_id;
-}
-
 /*
  * 1 if the request asks for API version 2024-01-01 or later (GoTrue's
  * rule: a well-formed date at or after the first versioned API; anything
@@ -408,8 +381,8 @@ h_signup(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 {
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(
 	    cJSON_GetObjectItemCaseSensitive(req->body, "data"), "name");
-	const char *email = body_str(req, "email");
-	const char *pw = body_str(req, "password");
+	const char *email = lx_req_body_str(req, "email");
+	const char *pw = lx_req_body_str(req, "password");
 	struct auth_client cl;
 	struct auth_user u, known;
 	struct auth_tokens t;
@@ -419,9 +392,9 @@ h_signup(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	unsigned weak = 0;
 	int rc, ret = 0;
 
-	client_of(req, &cl);
+	auth_http_client(req, &cl);
 	if (email == NULL || *email == '\0') {
-		if (body_str(req, "phone") != NULL)
+		if (lx_req_body_str(req, "phone") != NULL)
 			gt_error(req, resp, 422, "phone_provider_disabled",
 			    "Phone signups are disabled", 0);
 		else
@@ -445,7 +418,7 @@ h_signup(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	        ? name->valuestring
 	        : NULL,
 	    &u, &weak, err);
-	wipe(req, "password");
+	lx_req_body_wipe(req, "password");
 	if (rc == -1) {
 		ret = gt_fail(req, resp, err, weak, 0);
 		goto out;
@@ -510,15 +483,15 @@ query_param(const char *query, const char *name, char *buf, size_t size)
 static int
 grant_password(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 {
-	const char *email = body_str(req, "email");
-	const char *pw = body_str(req, "password");
+	const char *email = lx_req_body_str(req, "email");
+	const char *pw = lx_req_body_str(req, "password");
 	struct auth_client cl;
 	struct auth_tokens t;
 	int64_t retry = 0;
 	int rc;
 
 	if (email == NULL || *email == '\0') {
-		if (body_str(req, "phone") != NULL)
+		if (lx_req_body_str(req, "phone") != NULL)
 			gt_error(req, resp, 422, "phone_provider_disabled",
 			    "Phone logins are disabled", 0);
 		else
@@ -526,10 +499,10 @@ grant_password(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 			    "missing email or phone", 0);
 		return (0);
 	}
-	client_of(req, &cl);
+	auth_http_client(req, &cl);
 	rc = auth_login(
 	    req->db, &cl, email, pw != NULL ? pw : "", &t, &retry, err);
-	wipe(req, "password");
+	lx_req_body_wipe(req, "password");
 	if (rc == -1)
 		return (gt_fail(req, resp, err, 0, retry));
 	return (send_session(req, resp, &t, err));
@@ -538,7 +511,7 @@ grant_password(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 static int
 grant_refresh(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 {
-	const char *rt = body_str(req, "refresh_token");
+	const char *rt = lx_req_body_str(req, "refresh_token");
 	struct auth_client cl;
 	struct auth_tokens t;
 	int rc;
@@ -548,9 +521,9 @@ grant_refresh(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 		    resp, "invalid_request", "refresh_token required");
 		return (0);
 	}
-	client_of(req, &cl);
+	auth_http_client(req, &cl);
 	rc = auth_refresh(req->db, &cl, rt, &t, err);
-	wipe(req, "refresh_token");
+	lx_req_body_wipe(req, "refresh_token");
 	if (rc == -1)
 		return (gt_fail(req, resp, err, 0, 0));
 	return (send_session(req, resp, &t, err));
@@ -584,15 +557,15 @@ h_user_get(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 static int
 h_user_put(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 {
-	const char *email = body_str(req, "email");
-	const char *phone = body_str(req, "phone");
-	const char *pw = body_str(req, "password");
+	const char *email = lx_req_body_str(req, "email");
+	const char *phone = lx_req_body_str(req, "phone");
+	const char *pw = lx_req_body_str(req, "password");
 	struct auth_client cl;
 	char *patch = NULL;
 	unsigned weak = 0;
 	int rc, ret = 0;
 
-	client_of(req, &cl);
+	auth_http_client(req, &cl);
 	if (email != NULL && strcasecmp(email, req->ident.email) != 0) {
 		gt_error(req, resp, 422, "validation_failed",
 		    "Changing the email address is not supported by this "
@@ -614,7 +587,7 @@ h_user_put(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	if (pw != NULL) {
 		rc = auth_password_set(
 		    req->db, &cl, &req->ident, pw, &weak, err);
-		wipe(req, "password");
+		lx_req_body_wipe(req, "password");
 		if (rc == -1) {
 			ret = gt_fail(req, resp, err, weak, 0);
 			goto out;
@@ -654,7 +627,7 @@ h_logout(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 			return (0);
 		}
 	}
-	client_of(req, &cl);
+	auth_http_client(req, &cl);
 	if (auth_logout(req->db, &cl, &req->ident, scope, err) == -1)
 		return (gt_fail(req, resp, err, 0, 0));
 	resp->status = 204;

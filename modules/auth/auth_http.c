@@ -15,27 +15,8 @@
 
 static struct lx_server *server; /* for config-file lookups at init */
 
-/* The body's string member name (validated by the schema), or NULL. */
-static const char *
-body_str(const struct lx_req *req, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(req->body, name);
-
-	return (cJSON_IsString(v) ? v->valuestring : NULL);
-}
-
-/* Wipes a secret member of the body once used. */
-static void
-wipe(const struct lx_req *req, const char *name)
-{
-	cJSON *v = cJSON_GetObjectItemCaseSensitive(req->body, name);
-
-	if (cJSON_IsString(v))
-		sodium_memzero(v->valuestring, strlen(v->valuestring));
-}
-
-static void
-client_of(const struct lx_req *req, struct auth_client *cl)
+void
+auth_http_client(const struct lx_req *req, struct auth_client *cl)
 {
 	cl->address = req->remote_addr;
 	cl->user_agent = lx_req_header(req, "User-Agent");
@@ -94,10 +75,11 @@ h_register(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	unsigned weak = 0;
 	int rc;
 
-	client_of(req, &cl);
-	rc = auth_register(req->db, &cl, body_str(req, "email"),
-	    body_str(req, "password"), body_str(req, "name"), &u, &weak, err);
-	wipe(req, "password");
+	auth_http_client(req, &cl);
+	rc = auth_register(req->db, &cl, lx_req_body_str(req, "email"),
+	    lx_req_body_str(req, "password"), lx_req_body_str(req, "name"), &u,
+	    &weak, err);
+	lx_req_body_wipe(req, "password");
 	if (rc == -1)
 		return (fail(req, resp, err,
 		    strcmp(err->code, "weak_password") == 0 ? "password" : NULL,
@@ -138,10 +120,10 @@ h_login(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	struct lx_buf b;
 	int required = 0;
 
-	client_of(req, &cl);
-	rc = auth_login_password(req->db, &cl, body_str(req, "email"),
-	    body_str(req, "password"), &u, &retry, err);
-	wipe(req, "password");
+	auth_http_client(req, &cl);
+	rc = auth_login_password(req->db, &cl, lx_req_body_str(req, "email"),
+	    lx_req_body_str(req, "password"), &u, &retry, err);
+	lx_req_body_wipe(req, "password");
 	if (rc == -1)
 		return (fail(req, resp, err, NULL, 0, retry));
 	if (auth_mfa_begin(req->db, &cl, &u, &required, &ch, err) == -1)
@@ -177,11 +159,11 @@ h_login_mfa(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	int64_t retry = 0;
 	int rc;
 
-	client_of(req, &cl);
-	rc = auth_mfa_login(req->db, &cl, body_str(req, "mfa_token"),
-	    body_str(req, "code"), &t, &retry, err);
-	wipe(req, "mfa_token");
-	wipe(req, "code");
+	auth_http_client(req, &cl);
+	rc = auth_mfa_login(req->db, &cl, lx_req_body_str(req, "mfa_token"),
+	    lx_req_body_str(req, "code"), &t, &retry, err);
+	lx_req_body_wipe(req, "mfa_token");
+	lx_req_body_wipe(req, "code");
 	if (rc == -1)
 		return (fail(req, resp, err,
 		    strcmp(err->code, "invalid_mfa_code") == 0 ? "code" : NULL,
@@ -197,7 +179,7 @@ h_mfa_enroll(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	struct auth_totp_enrollment e;
 	struct lx_buf b;
 
-	client_of(req, &cl);
+	auth_http_client(req, &cl);
 	if (auth_mfa_enroll(req->db, &cl, &req->ident, &e, err) == -1)
 		return (fail(req, resp, err, NULL, 0, 0));
 	lx_buf_init(&b);
@@ -224,18 +206,18 @@ h_mfa_confirm(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	int64_t retry = 0;
 	int i, rc;
 
-	client_of(req, &cl);
+	auth_http_client(req, &cl);
 	rc = auth_mfa_confirm(req->db, &cl, &req->ident,
-	    body_str(req, "factor_id"), body_str(req, "code"), &codes, &retry,
-	    err);
-	wipe(req, "code");
+	    lx_req_body_str(req, "factor_id"), lx_req_body_str(req, "code"),
+	    &codes, &retry, err);
+	lx_req_body_wipe(req, "code");
 	if (rc == -1)
 		return (fail(req, resp, err,
 		    strcmp(err->code, "invalid_mfa_code") == 0 ? "code" : NULL,
 		    0, retry));
 	lx_buf_init(&b);
 	lx_buf_adds(&b, "{\"factor_id\":");
-	lx_buf_add_json_str(&b, body_str(req, "factor_id"));
+	lx_buf_add_json_str(&b, lx_req_body_str(req, "factor_id"));
 	lx_buf_adds(&b, ",\"status\":\"verified\",\"recovery_codes\":[");
 	for (i = 0; i < AUTH_RECOVERY_CODES; i++)
 		lx_buf_addf(&b, "%s\"%s\"", i ? "," : "", codes.code[i]);
@@ -255,12 +237,12 @@ h_mfa_delete(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	int64_t retry = 0;
 	int rc;
 
-	client_of(req, &cl);
+	auth_http_client(req, &cl);
 	rc = auth_mfa_disable(req->db, &cl, &req->ident,
-	    lx_req_param(req, "factor_id"), body_str(req, "code"),
-	    body_str(req, "password"), &retry, err);
-	wipe(req, "code");
-	wipe(req, "password");
+	    lx_req_param(req, "factor_id"), lx_req_body_str(req, "code"),
+	    lx_req_body_str(req, "password"), &retry, err);
+	lx_req_body_wipe(req, "code");
+	lx_req_body_wipe(req, "password");
 	if (rc == -1)
 		return (fail(req, resp, err,
 		    strcmp(err->code, "missing_field") == 0 ? "code" : NULL, 0,
@@ -276,10 +258,10 @@ h_refresh(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	struct auth_tokens t;
 	int rc;
 
-	client_of(req, &cl);
-	rc =
-	    auth_refresh(req->db, &cl, body_str(req, "refresh_token"), &t, err);
-	wipe(req, "refresh_token");
+	auth_http_client(req, &cl);
+	rc = auth_refresh(
+	    req->db, &cl, lx_req_body_str(req, "refresh_token"), &t, err);
+	lx_req_body_wipe(req, "refresh_token");
 	if (rc == -1)
 		return (fail(req, resp, err, NULL, 0, 0));
 	send_tokens(resp, &t);
@@ -316,7 +298,7 @@ static int
 h_verify_post(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 {
 	struct lx_identity id;
-	const char *tok = body_str(req, "token");
+	const char *tok = lx_req_body_str(req, "token");
 
 	if (auth_verify_token(tok, strlen(tok), &id, err) == -1) {
 		err->status = 401;
@@ -367,7 +349,7 @@ h_logout(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 
 	if (scope_of(req->query, &scope, err) == -1)
 		return (fail(req, resp, err, "scope", 0, 0));
-	client_of(req, &cl);
+	auth_http_client(req, &cl);
 	if (auth_logout(req->db, &cl, &req->ident, scope, err) == -1)
 		return (fail(req, resp, err, NULL, 0, 0));
 	resp->status = 204;
@@ -431,7 +413,7 @@ h_session_delete(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 {
 	struct auth_client cl;
 
-	client_of(req, &cl);
+	auth_http_client(req, &cl);
 	if (auth_session_revoke(
 	        req->db, &cl, &req->ident, lx_req_param(req, "id"), err)
 	    == -1)
@@ -447,12 +429,12 @@ h_password(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	unsigned weak = 0;
 	int rc;
 
-	client_of(req, &cl);
+	auth_http_client(req, &cl);
 	rc = auth_password_change(req->db, &cl, &req->ident,
-	    body_str(req, "current_password"), body_str(req, "new_password"),
-	    &weak, err);
-	wipe(req, "current_password");
-	wipe(req, "new_password");
+	    lx_req_body_str(req, "current_password"),
+	    lx_req_body_str(req, "new_password"), &weak, err);
+	lx_req_body_wipe(req, "current_password");
+	lx_req_body_wipe(req, "new_password");
 	if (rc == -1)
 		return (fail(req, resp, err,
 		    strcmp(err->code, "weak_password") == 0 ? "new_password"
@@ -484,7 +466,7 @@ h_verify_email_request(
 	struct auth_client cl;
 	int64_t retry = 0;
 
-	client_of(req, &cl);
+	auth_http_client(req, &cl);
 	if (auth_email_verify_request(req->db, &cl, &req->ident, &retry, err)
 	    == -1)
 		return (fail(req, resp, err, NULL, 0, retry));
@@ -501,9 +483,10 @@ h_verify_email(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	struct lx_buf b;
 	int rc;
 
-	client_of(req, &cl);
-	rc = auth_email_verify(req->db, &cl, body_str(req, "token"), &u, err);
-	wipe(req, "token");
+	auth_http_client(req, &cl);
+	rc = auth_email_verify(
+	    req->db, &cl, lx_req_body_str(req, "token"), &u, err);
+	lx_req_body_wipe(req, "token");
 	if (rc == -1)
 		return (fail(req, resp, err,
 		    strcmp(err->code, "invalid_token") == 0 ? "token" : NULL, 0,
@@ -522,9 +505,9 @@ h_password_forgot(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	struct auth_client cl;
 	int64_t retry = 0;
 
-	client_of(req, &cl);
+	auth_http_client(req, &cl);
 	if (auth_password_forgot(
-	        req->db, &cl, body_str(req, "email"), &retry, err)
+	        req->db, &cl, lx_req_body_str(req, "email"), &retry, err)
 	    == -1)
 		return (fail(req, resp, err, NULL, 0, retry));
 	send_accepted(resp,
@@ -540,11 +523,11 @@ h_password_reset(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	unsigned weak = 0;
 	int rc;
 
-	client_of(req, &cl);
-	rc = auth_password_reset(req->db, &cl, body_str(req, "token"),
-	    body_str(req, "new_password"), &weak, err);
-	wipe(req, "token");
-	wipe(req, "new_password");
+	auth_http_client(req, &cl);
+	rc = auth_password_reset(req->db, &cl, lx_req_body_str(req, "token"),
+	    lx_req_body_str(req, "new_password"), &weak, err);
+	lx_req_body_wipe(req, "token");
+	lx_req_body_wipe(req, "new_password");
 	if (rc == -1)
 		return (fail(req, resp, err,
 		    strcmp(err->code, "weak_password") == 0 ? "new_password"

@@ -143,28 +143,6 @@ auth_totp_check(const unsigned char *key, size_t keylen, const char *code,
 
 /* --- helpers --- */
 
-static void
-sha256_hex(const char *s, char out[65])
-{
-	unsigned char h[crypto_hash_sha256_BYTES];
-
-	crypto_hash_sha256(h, (const unsigned char *)s, strlen(s));
-	sodium_bin2hex(out, 65, h, sizeof(h));
-}
-
-static int
-step_done(
-    struct lx_conn *c, sqlite3_stmt *st, const char *what, struct lx_err *err)
-{
-	int rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE)
-		return (lx_conn_error(c, rc, what, err));
-	return (0);
-}
-
 /* A factor as stored; secret in sodium memory (factor_cleanup). */
 struct factor {
 	char id[AUTH_ID_SIZE];
@@ -247,7 +225,7 @@ factor_use_step(struct lx_conn *c, const char *id, int64_t step, int verify,
 	sqlite3_bind_int64(st, 2, step);
 	sqlite3_bind_int64(st, 3, lx_now_ms());
 	sqlite3_bind_int(st, 4, verify);
-	if (step_done(c, st, "use a factor", err) == -1)
+	if (lx_conn_step_done(c, st, "use a factor", err) == -1)
 		return (-1);
 	*changed = sqlite3_changes(lx_conn_sqlite(c)) == 1;
 	return (0);
@@ -265,7 +243,7 @@ exec_user(struct lx_conn *c, const char *sql, const char *user_id,
 	sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
 	if (arg != NULL)
 		sqlite3_bind_text(st, 2, arg, -1, SQLITE_STATIC);
-	return (step_done(c, st, what, err));
+	return (lx_conn_step_done(c, st, what, err));
 }
 
 static const char sql_del_unverified[] =
@@ -369,7 +347,7 @@ auth_mfa_enroll(struct lx_conn *c, const struct auth_client *cl,
 	sqlite3_bind_text(st, 2, u.id, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 3, secret, AUTH_TOTP_SECRET_BYTES, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, lx_now_ms());
-	if (step_done(c, st, "insert a factor", err) == -1
+	if (lx_conn_step_done(c, st, "insert a factor", err) == -1
 	    || auth_audit(
 	           c, cl, u.id, "auth.mfa.enroll", out->factor_id, NULL, err)
 	        == -1
@@ -440,13 +418,14 @@ recovery_new(struct lx_conn *c, const char *user_id,
 		norm[RECOVERY_LEN] = '\0';
 		snprintf(codes->code[i], sizeof(codes->code[i]), "%.5s-%.5s",
 		    norm, norm + 5);
-		sha256_hex(norm, hash);
+		auth_sha256_hex(norm, hash);
 		if ((st = lx_conn_stmt(c, ins, err)) == NULL)
 			goto out;
 		sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, lx_now_ms());
-		if (step_done(c, st, "insert a recovery code", err) == -1)
+		if (lx_conn_step_done(c, st, "insert a recovery code", err)
+		    == -1)
 			goto out;
 	}
 	ret = 0;
@@ -629,7 +608,7 @@ auth_mfa_begin(struct lx_conn *c, const struct auth_client *cl,
 	sodium_bin2base64(out->token, sizeof(out->token), raw, sizeof(raw),
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(raw, sizeof(raw));
-	sha256_hex(out->token, hash);
+	auth_sha256_hex(out->token, hash);
 	out->expires_in = cfg->mfa_token_ttl_s;
 	auth_uuid(cid);
 	if (lx_conn_begin(c, err) == -1)
@@ -641,7 +620,7 @@ auth_mfa_begin(struct lx_conn *c, const struct auth_client *cl,
 	sqlite3_bind_text(st, 3, u->id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, now);
 	sqlite3_bind_int64(st, 5, now + cfg->mfa_token_ttl_s * 1000);
-	if (step_done(c, st, "insert a challenge", err) == -1
+	if (lx_conn_step_done(c, st, "insert a challenge", err) == -1
 	    || auth_audit(c, cl, u->id, "auth.mfa.challenge", u->id, NULL, err)
 	        == -1
 	    || lx_conn_commit(c, err) == -1)
@@ -670,7 +649,7 @@ challenge_get(struct lx_conn *c, const char *token, char user_id[], char cid[],
 	if (token == NULL || strlen(token) > AUTH_MFA_TOKEN_MAX)
 		return (lx_err_set(err, 401, "invalid_mfa_token",
 		    "the mfa_token is not valid; sign in again"));
-	sha256_hex(token, hash);
+	auth_sha256_hex(token, hash);
 	if ((st = lx_conn_stmt(c, sql, err)) == NULL)
 		return (-1);
 	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
@@ -703,13 +682,13 @@ recovery_use(struct lx_conn *c, const char *user_id, const char *norm,
 	sqlite3_stmt *st;
 	char hash[65];
 
-	sha256_hex(norm, hash);
+	auth_sha256_hex(norm, hash);
 	if ((st = lx_conn_stmt(c, sql, err)) == NULL)
 		return (-1);
 	sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, hash, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 3, lx_now_ms());
-	if (step_done(c, st, "use a recovery code", err) == -1)
+	if (lx_conn_step_done(c, st, "use a recovery code", err) == -1)
 		return (-1);
 	*changed = sqlite3_changes(lx_conn_sqlite(c)) == 1;
 	return (0);
@@ -776,7 +755,7 @@ auth_mfa_login(struct lx_conn *c, const struct auth_client *cl,
 		goto out;
 	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, lx_now_ms());
-	if (step_done(c, st, "spend a challenge", err) == -1)
+	if (lx_conn_step_done(c, st, "spend a challenge", err) == -1)
 		goto out;
 	if (sqlite3_changes(lx_conn_sqlite(c)) != 1) {
 		lx_err_set(err, 401, "invalid_mfa_token",

@@ -28,16 +28,6 @@ bind_text(sqlite3_stmt *st, int i, const char *s)
 }
 
 /* Steps a statement that returns no rows. */
-static int
-step_done(
-    struct lx_conn *c, sqlite3_stmt *st, const char *what, struct lx_err *err)
-{
-	int rc = sqlite3_step(st);
-
-	if (rc != SQLITE_DONE)
-		return (lx_conn_error(c, rc, what, err));
-	return (0);
-}
 
 int
 auth_store_setting(struct lx_conn *c, const char *key, char *out, size_t outsz,
@@ -156,7 +146,7 @@ auth_store_user_insert(struct lx_conn *c, const struct auth_user *u,
 	sqlite3_bind_int64(st, 4, u->email_confirmed_at);
 	sqlite3_bind_int(st, 5, u->platform_admin);
 	sqlite3_bind_int64(st, 6, u->created_at);
-	if (step_done(c, st, "insert a user", err) == -1)
+	if (lx_conn_step_done(c, st, "insert a user", err) == -1)
 		return (-1);
 	if ((st = lx_conn_stmt(c, csql, err)) == NULL)
 		return (-1);
@@ -167,7 +157,7 @@ auth_store_user_insert(struct lx_conn *c, const struct auth_user *u,
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)memlimit_kib);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)opslimit);
 	sqlite3_bind_int64(st, 6, u->created_at);
-	return (step_done(c, st, "insert a credential", err));
+	return (lx_conn_step_done(c, st, "insert a credential", err));
 }
 
 int
@@ -182,7 +172,7 @@ auth_store_user_signed_in(
 		return (-1);
 	bind_text(st, 1, user_id);
 	sqlite3_bind_int64(st, 2, now);
-	return (step_done(c, st, "update a user", err));
+	return (lx_conn_step_done(c, st, "update a user", err));
 }
 
 int
@@ -202,7 +192,7 @@ auth_store_cred_update(struct lx_conn *c, const char *user_id, const char *hash,
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)memlimit_kib);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)opslimit);
 	sqlite3_bind_int64(st, 5, lx_now_ms());
-	return (step_done(c, st, "update a credential", err));
+	return (lx_conn_step_done(c, st, "update a credential", err));
 }
 
 int
@@ -227,7 +217,7 @@ auth_store_session_insert(struct lx_conn *c, const char *id,
 	bind_text(st, 6, cl != NULL ? cl->address : NULL);
 	sqlite3_bind_int64(st, 7, now);
 	sqlite3_bind_int64(st, 8, not_after);
-	return (step_done(c, st, "insert a session", err));
+	return (lx_conn_step_done(c, st, "insert a session", err));
 }
 
 int
@@ -271,7 +261,7 @@ auth_store_session_refreshed(struct lx_conn *c, const char *id, int64_t now,
 	bind_text(st, 1, id);
 	sqlite3_bind_int64(st, 2, now);
 	sqlite3_bind_int64(st, 3, not_after);
-	return (step_done(c, st, "update a session", err));
+	return (lx_conn_step_done(c, st, "update a session", err));
 }
 
 int
@@ -325,7 +315,7 @@ auth_store_sessions_revoke(struct lx_conn *c, const char *user_id,
 			return (-1);
 		bind_text(rt, 1, ids[i]);
 		sqlite3_bind_int64(rt, 2, now);
-		if (step_done(c, rt, "spend refresh tokens", err) == -1)
+		if (lx_conn_step_done(c, rt, "spend refresh tokens", err) == -1)
 			return (-1);
 		if (fn != NULL)
 			fn(ids[i], arg);
@@ -340,7 +330,7 @@ auth_store_sessions_revoke(struct lx_conn *c, const char *user_id,
 			return (-1);
 		bind_text(rt, 1, user_id);
 		sqlite3_bind_int64(rt, 2, now);
-		if (step_done(c, rt, "spend refresh tokens", err) == -1)
+		if (lx_conn_step_done(c, rt, "spend refresh tokens", err) == -1)
 			return (-1);
 	}
 	return (n + total);
@@ -433,7 +423,7 @@ auth_store_refresh_insert(struct lx_conn *c, const char *id,
 	bind_text(st, 6, parent_id);
 	sqlite3_bind_int64(st, 7, now);
 	sqlite3_bind_int64(st, 8, expires_at);
-	return (step_done(c, st, "insert a refresh token", err));
+	return (lx_conn_step_done(c, st, "insert a refresh token", err));
 }
 
 int
@@ -477,7 +467,7 @@ auth_store_refresh_spend(struct lx_conn *c, const char *id, int64_t now,
 		return (-1);
 	bind_text(st, 1, id);
 	sqlite3_bind_int64(st, 2, now);
-	if (step_done(c, st, "spend a refresh token", err) == -1)
+	if (lx_conn_step_done(c, st, "spend a refresh token", err) == -1)
 		return (-1);
 	*changed = sqlite3_changes(lx_conn_sqlite(c));
 	return (0);
@@ -496,7 +486,7 @@ auth_store_refresh_spend_family(
 		return (-1);
 	bind_text(st, 1, family_id);
 	sqlite3_bind_int64(st, 2, now);
-	return (step_done(c, st, "spend a token family", err));
+	return (lx_conn_step_done(c, st, "spend a token family", err));
 }
 
 /* Counts failures for one key column since a time. */
@@ -554,14 +544,14 @@ auth_store_attempt_insert(struct lx_conn *c, const char *email,
 	if ((st = lx_conn_stmt(c, psql, err)) == NULL)
 		return (-1);
 	sqlite3_bind_int64(st, 1, prune_before);
-	if (step_done(c, st, "prune login attempts", err) == -1)
+	if (lx_conn_step_done(c, st, "prune login attempts", err) == -1)
 		return (-1);
 	if ((st = lx_conn_stmt(c, isql, err)) == NULL)
 		return (-1);
 	bind_text(st, 1, email);
 	bind_text(st, 2, address ? address : "");
 	sqlite3_bind_int64(st, 3, now);
-	return (step_done(c, st, "record a login attempt", err));
+	return (lx_conn_step_done(c, st, "record a login attempt", err));
 }
 
 int
@@ -576,7 +566,7 @@ auth_store_attempts_clear(
 		return (-1);
 	bind_text(st, 1, email);
 	sqlite3_bind_int64(st, 2, lx_now_ms());
-	return (step_done(c, st, "clear login attempts", err));
+	return (lx_conn_step_done(c, st, "clear login attempts", err));
 }
 
 int
@@ -638,7 +628,7 @@ auth_store_key_insert(struct lx_conn *c, const char *kid,
 	sqlite3_bind_blob(st, 2, pk, 32, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 3, sk, 64, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, now);
-	ret = step_done(c, st, "store a signing key", err);
+	ret = lx_conn_step_done(c, st, "store a signing key", err);
 	sqlite3_clear_bindings(st); /* sk is about to be wiped */
 	return (ret);
 }
@@ -653,7 +643,7 @@ auth_store_keys_demote(struct lx_conn *c, int64_t retire_at, struct lx_err *err)
 	if ((st = lx_conn_stmt(c, sql, err)) == NULL)
 		return (-1);
 	sqlite3_bind_int64(st, 1, retire_at);
-	return (step_done(c, st, "demote the active key", err));
+	return (lx_conn_step_done(c, st, "demote the active key", err));
 }
 
 int
@@ -669,7 +659,7 @@ auth_store_keys_retire(
 	if ((st = lx_conn_stmt(c, sql, err)) == NULL)
 		return (-1);
 	sqlite3_bind_int64(st, 1, now);
-	if (step_done(c, st, "retire signing keys", err) == -1)
+	if (lx_conn_step_done(c, st, "retire signing keys", err) == -1)
 		return (-1);
 	*n = sqlite3_changes(lx_conn_sqlite(c));
 	return (0);
@@ -738,7 +728,7 @@ auth_store_user_metadata_merge(struct lx_conn *c, const char *id,
 	bind_text(st, 2, patch);
 	sqlite3_bind_int64(st, 3, now);
 	sqlite3_bind_int64(st, 4, max);
-	if (step_done(c, st, "merge user metadata", err) == -1)
+	if (lx_conn_step_done(c, st, "merge user metadata", err) == -1)
 		return (-1);
 	*changed = sqlite3_changes(lx_conn_sqlite(c));
 	return (0);

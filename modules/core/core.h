@@ -223,6 +223,11 @@ void lx_resp_problem(struct lx_resp *resp, int status, const char *code,
 const char *lx_req_header(const struct lx_req *req, const char *name);
 /* The value of {name} in the matched path, or NULL. */
 const char *lx_req_param(const struct lx_req *req, const char *name);
+/* The validated body's string member name, or NULL (absent, null, or not
+ * a string). */
+const char *lx_req_body_str(const struct lx_req *req, const char *name);
+/* Wipes the body's string member name in place (a password, once used). */
+void lx_req_body_wipe(const struct lx_req *req, const char *name);
 
 /* --- problems (core_problem.c) --- */
 

@@ -197,6 +197,23 @@ lx_req_header(const struct lx_req *req, const char *name)
 	return (req->mg != NULL ? mg_get_header(req->mg, name) : NULL);
 }
 
+const char *
+lx_req_body_str(const struct lx_req *req, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(req->body, name);
+
+	return (cJSON_IsString(v) ? v->valuestring : NULL);
+}
+
+void
+lx_req_body_wipe(const struct lx_req *req, const char *name)
+{
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(req->body, name);
+
+	if (cJSON_IsString(v))
+		sodium_memzero(v->valuestring, strlen(v->valuestring));
+}
+
 /* --- small request helpers --- */
 
 /* 1 if s is a request id we accept from a client: 1-64 of [A-Za-z0-9._-]. */
