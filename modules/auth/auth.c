@@ -267,6 +267,20 @@ auth_config_load(struct auth_config *out, struct lx_conn *c, auth_conf_fn conf,
 			out->site_url[strlen(out->site_url) - 1] = '\0';
 	} else if (failed)
 		return (-1);
+	/* The profile sets defaults: production requires confirmed emails
+	 * (the embedded default and demos log in at once). */
+	if ((s = setting(c, conf, "profile", buf, sizeof(buf), err, &failed))
+	    != NULL) {
+		if (strcmp(s, "production") == 0)
+			out->require_email_confirmation = 1;
+		else if (strcmp(s, "development") != 0
+		    && strcmp(s, "demo") != 0)
+			return (lx_err_set(err, 422, "bad_setting",
+			    "setting profile must be development, demo or "
+			    "production, not '%.40s'",
+			    s));
+	} else if (failed)
+		return (-1);
 	if (bool_setting(c, conf, "auth.require_email_confirmation",
 	        &out->require_email_confirmation, err)
 	        == -1
