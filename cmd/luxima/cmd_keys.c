@@ -1,6 +1,6 @@
 /*
- * luxima keys list | rotate: the Ed25519 keys that sign access tokens.
- * rotate makes a new active key; the previous one keeps verifying until
+ * luxima keys list | rotate: the keys that sign access tokens (EdDSA or
+ * ES256). rotate makes a new active key of auth.signing_alg; the previous one keeps verifying until
  * the tokens it signed have expired (the access-token lifetime plus a
  * minute), then retires. A running server picks the new key up within a
  * few seconds, at its next sign-in or refresh.
@@ -37,9 +37,11 @@ list(struct lx_conn *c, struct lx_err *err)
 
 	if (auth_keys_list(c, &v, &n, err) == -1)
 		return (-1);
-	printf("%-24s %-9s %-21s %s\n", "KID", "STATE", "CREATED", "RETIRE_AT");
+	printf("%-24s %-5s %-9s %-21s %s\n", "KID", "ALG", "STATE", "CREATED",
+	    "RETIRE_AT");
 	for (i = 0; i < n; i++) {
-		printf("%-24s %-9s ", v[i].kid, v[i].state);
+		printf("%-24s %-5s %-9s ", v[i].kid, auth_alg_name(v[i].alg),
+		    v[i].state);
 		print_time(v[i].created_at);
 		printf(" ");
 		print_time(v[i].retire_at);
@@ -89,9 +91,10 @@ cmd_keys(int argc, char **argv)
 			fprintf(stderr, "luxima: %s\n", err.detail);
 			goto out;
 		}
-		printf("new active key %s; the previous key verifies for "
+		printf("new active %s key %s; the previous key verifies for "
 		       "%lld more seconds\n",
-		    kid, (long long)grace);
+		    auth_alg_name(auth_config()->signing_alg), kid,
+		    (long long)grace);
 	}
 	ret = 0;
 out:

@@ -200,6 +200,7 @@ auth_config_load(struct auth_config *out, struct lx_conn *c, auth_conf_fn conf,
 	out->reset_ttl_s = 3600;
 	out->email_throttle_max = 3;
 	out->mfa_token_ttl_s = 300;
+	out->signing_alg = AUTH_ALG_EDDSA;
 
 	v = (int64_t)out->argon2_memlimit_kib;
 	if (int_setting(c, conf, "auth.argon2_memlimit_kib",
@@ -287,6 +288,16 @@ auth_config_load(struct auth_config *out, struct lx_conn *c, auth_conf_fn conf,
 	    || bool_setting(c, conf, "auth.reveal_existing_email",
 	           &out->reveal_existing_email, err)
 	        == -1)
+		return (-1);
+	if ((s = setting(
+	         c, conf, "auth.signing_alg", buf, sizeof(buf), err, &failed))
+	    != NULL) {
+		if (auth_alg_parse(s, &out->signing_alg) == -1)
+			return (lx_err_set(err, 422, "bad_setting",
+			    "setting auth.signing_alg must be EdDSA or ES256, "
+			    "not '%.40s'",
+			    s));
+	} else if (failed)
 		return (-1);
 	if ((s = setting(
 	         c, conf, "auth.issuer", buf, sizeof(buf), err, &failed))

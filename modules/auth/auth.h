@@ -2,8 +2,9 @@
  * Identity: accounts, passwords, sessions and the tokens that prove them.
  * Rules live in auth.c and take a connection plus inputs, so the native
  * /auth routes (auth_http.c), the GoTrue-compatible surface and the CLI
- * share them; none of them speaks HTTP. Access tokens are EdDSA (Ed25519)
- * JWTs verified in memory (auth_jwt.c, auth_keys.c) against an in-memory
+ * share them; none of them speaks HTTP. Access tokens are JWTs signed with
+ * EdDSA (Ed25519, the default) or ES256 (ECDSA P-256, auth.signing_alg),
+ * verified in memory (auth_jwt.c, auth_keys.c) against an in-memory
  * set of revoked sessions (auth_revoke.c); refresh tokens are opaque,
  * stored hashed, rotated on use, and a reused one revokes its family.
  *
@@ -43,6 +44,16 @@ struct cJSON;
  * GoTrue surface answers it as "session_not_found"). */
 #define AUTH_REVOKED_DETAIL "the session of this token was revoked"
 
+/* The JWS algorithms of signing keys (auth_jwt.c). */
+enum auth_alg {
+	AUTH_ALG_EDDSA, /* "EdDSA": Ed25519; pk 32 bytes, sk 64 (libsodium) */
+	AUTH_ALG_ES256, /* "ES256": ECDSA P-256 + SHA-256; pk 65 bytes
+			 * (uncompressed point 04||x||y), sk 32 (scalar d,
+			 * big-endian); signature r||s, 32 bytes each */
+};
+#define AUTH_PK_MAX 65 /* longest public key of any alg */
+#define AUTH_SK_MAX 64 /* longest private key of any alg */
+
 /* OWASP's floor for Argon2id: 19 MiB, 2 passes, 1 lane. */
 #define AUTH_ARGON2_MIN_MEM_KIB 19456
 #define AUTH_ARGON2_MIN_OPS 2
@@ -69,6 +80,8 @@ struct auth_config {
 	int email_throttle_max; /* auth.email_throttle_max, 3: token mails
 				 * per address and per email in the window */
 	int64_t mfa_token_ttl_s; /* auth.mfa_token_ttl_s, 300 */
+	enum auth_alg signing_alg; /* auth.signing_alg, "EdDSA": the alg of
+				    * keys generated or rotated in */
 };
 
 /* Looks up a config-file value by key, or NULL (cli_conf, or the server's
@@ -477,21 +490,41 @@ const char *auth_password_dummy(uint64_t memlimit_kib, uint64_t opslimit);
 /* A public key the verifier accepts. */
 struct auth_jwk {
 	char kid[AUTH_KID_SIZE];
-	unsigned char pk[32]; /* Ed25519 public key */
+	enum auth_alg alg; /* the only alg a token of this kid may name */
+	unsigned char pk[AUTH_PK_MAX]; /* auth_alg_pk_len(alg) bytes */
 	int64_t not_after; /* s since epoch: refuse after; 0: no limit */
 };
 
+/* The JWS name of alg ("EdDSA", "ES256"). */
+const char *auth_alg_name(enum auth_alg alg);
+/* Sets *alg from its exact JWS name; -1 for any other. */
+int auth_alg_parse(const char *name, enum auth_alg *alg);
+/* Public and private key lengths of alg, in bytes. */
+size_t auth_alg_pk_len(enum auth_alg alg);
+size_t auth_alg_sk_len(enum auth_alg alg);
 /*
- * Signs payload_json (a JSON object) with the Ed25519 secret key sk (64
- * bytes) under header {"alg":"EdDSA","typ":"JWT","kid":kid}. Sets *out
- * (lx_free) to the compact token.
+ * Makes a key pair of alg: pk (AUTH_PK_MAX bytes) and sk (AUTH_SK_MAX
+ * bytes, the caller's sodium_malloc memory; only auth_alg_sk_len bytes are
+ * written). 503 "keygen_failed" if the library fails. The library's own
+ * copies of an ES256 scalar are wiped before return.
  */
-int auth_jwt_sign(const char *kid, const unsigned char *sk,
+int auth_jwt_keypair(enum auth_alg alg, unsigned char *pk, unsigned char *sk,
+    struct lx_err *err);
+/*
+ * Signs payload_json (a JSON object) with the secret key sk of alg (see
+ * enum auth_alg) under header {"alg":<alg>,"typ":"JWT","kid":kid}. Sets
+ * *out (lx_free) to the compact token; an ES256 signature is raw r||s
+ * (64 bytes), never DER. 500 "sign_failed" if the library fails (a bad
+ * ES256 scalar).
+ */
+int auth_jwt_sign(const char *kid, enum auth_alg alg, const unsigned char *sk,
     const char *payload_json, char **out, struct lx_err *err);
 /*
  * Verifies a compact token: at most AUTH_TOKEN_MAX bytes, three base64url
- * parts, header alg "EdDSA" (nothing else, never "none") with a kid among
- * keys[0..nkeys) not past its not_after, a valid Ed25519 signature, a JSON
+ * parts, header alg "EdDSA" or "ES256" (nothing else, never "none") with a
+ * kid among keys[0..nkeys) whose alg is that same alg (an ES256 header
+ * naming an Ed25519 key is refused) and which is not past its not_after,
+ * a valid signature (ES256: exactly 64 bytes r||s, each 1..n-1), a JSON
  * object payload whose exp is after now_s, whose nbf (if any) is not after
  * now_s, whose iss equals iss and whose aud is or contains aud. On success
  * sets *claims (cJSON_Delete) and returns 0; else 401 "invalid_token" with
@@ -516,18 +549,21 @@ int auth_b64url_decode(const char *s, size_t len, unsigned char *out,
 struct auth_key_info {
 	char kid[AUTH_KID_SIZE];
 	char state[12]; /* active, retiring, retired */
+	enum auth_alg alg; /* the key's algorithm */
 	int64_t created_at; /* ms */
 	int64_t retire_at; /* ms; 0 while active */
 };
 
-/* Loads the keys into memory, generating the first active key when there
- * is none and retiring keys past retire_at. */
+/* Loads the keys into memory, generating the first active key (of
+ * auth.signing_alg) when there is none and retiring keys past retire_at.
+ * An active key of another alg than auth.signing_alg stays active; a
+ * warning asks the operator to run `luxima keys rotate`. */
 int auth_keys_load(struct lx_conn *c, struct lx_err *err);
 /* Reloads the keys if another process rotated them (checked at most every
  * few seconds; called on signing paths, which hold a connection). */
 int auth_keys_refresh(struct lx_conn *c, struct lx_err *err);
-/* Makes a new active key; the old one verifies for retire_after_s more
- * seconds. Audits "auth.keys.rotate". Writes the new kid into kid. */
+/* Makes a new active key of auth.signing_alg; the old one (of whatever
+ * alg) verifies for retire_after_s more seconds. Audits "auth.keys.rotate". Writes the new kid into kid. */
 int auth_keys_rotate(struct lx_conn *c, int64_t retire_after_s,
     char kid[AUTH_KID_SIZE], struct lx_err *err);
 /* Lists every key, newest first; sets *out (lx_free) and *n. */
@@ -634,12 +670,14 @@ int auth_store_attempt_insert(struct lx_conn *c, const char *email,
  * against their address). */
 int auth_store_attempts_clear(
     struct lx_conn *c, const char *email, struct lx_err *err);
-/* Keys: fn is called per stored key (private key NULL unless active). */
+/* Keys: fn is called per stored key whose alg is known and whose key
+ * lengths fit it (private key NULL unless active). */
 int auth_store_keys_each(struct lx_conn *c,
     int (*fn)(const struct auth_key_info *k, const unsigned char *pk,
         const unsigned char *sk, void *arg),
     void *arg, struct lx_err *err);
-int auth_store_key_insert(struct lx_conn *c, const char *kid,
+/* Stores the active key kid of alg (pk and sk of its lengths). */
+int auth_store_key_insert(struct lx_conn *c, const char *kid, enum auth_alg alg,
     const unsigned char *pk, const unsigned char *sk, int64_t now,
     struct lx_err *err);
 /* Active keys become retiring with retire_at. */

@@ -1,17 +1,182 @@
 /*
- * JSON Web Tokens, compact form, EdDSA (Ed25519) only: signing, and a
- * verifier that refuses everything it was not built for (alg "none",
- * HMAC, unknown kids, oversize input) before spending a signature check.
- * No database, no civetweb: the fuzz target links this file alone.
+ * JSON Web Tokens, compact form, EdDSA (Ed25519, libsodium) and ES256
+ * (ECDSA P-256 with SHA-256, mbedTLS's mbedcrypto): key pairs, signing,
+ * and a verifier that refuses everything it was not built for (alg
+ * "none", HMAC, an alg other than its kid's key, unknown kids, oversize
+ * input) before spending a signature check. ES256 signatures are JWS's
+ * raw r||s, 32 big-endian bytes each; no DER is read or written. No
+ * database, no civetweb: the fuzz target links this file alone.
  */
 #include <string.h>
 
 #include <cJSON.h>
+#include <mbedtls/ecdsa.h>
+#include <mbedtls/ecp.h>
 #include <sodium.h>
 
 #include "auth.h"
 
 #define MAX_HEADER 512 /* decoded header bytes */
+#define ES256_HALF 32 /* bytes of r, s, x, y and the scalar d */
+
+const char *
+auth_alg_name(enum auth_alg alg)
+{
+	return (alg == AUTH_ALG_ES256 ? "ES256" : "EdDSA");
+}
+
+int
+auth_alg_parse(const char *name, enum auth_alg *alg)
+{
+	if (strcmp(name, "EdDSA") == 0)
+		*alg = AUTH_ALG_EDDSA;
+	else if (strcmp(name, "ES256") == 0)
+		*alg = AUTH_ALG_ES256;
+	else
+		return (-1);
+	return (0);
+}
+
+size_t
+auth_alg_pk_len(enum auth_alg alg)
+{
+	return (alg == AUTH_ALG_ES256 ? 1 + 2 * ES256_HALF
+	                              : crypto_sign_PUBLICKEYBYTES);
+}
+
+size_t
+auth_alg_sk_len(enum auth_alg alg)
+{
+	return (
+	    alg == AUTH_ALG_ES256 ? ES256_HALF : crypto_sign_SECRETKEYBYTES);
+}
+
+/* mbedTLS's random source: libsodium's. */
+static int
+es256_rng(void *ctx, unsigned char *out, size_t n)
+{
+	(void)ctx;
+	randombytes_buf(out, n);
+	return (0);
+}
+
+/* A P-256 key pair: the scalar into sk (32 bytes), the uncompressed point
+ * into pk (65). */
+static int
+es256_keypair(unsigned char *pk, unsigned char *sk)
+{
+	mbedtls_ecp_group grp;
+	mbedtls_ecp_point q;
+	mbedtls_mpi d;
+	size_t olen = 0;
+	int ret = -1;
+
+	mbedtls_ecp_group_init(&grp);
+	mbedtls_ecp_point_init(&q);
+	mbedtls_mpi_init(&d);
+	if (mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1) != 0
+	    || mbedtls_ecp_gen_keypair(&grp, &d, &q, es256_rng, NULL) != 0
+	    || mbedtls_mpi_write_binary(&d, sk, ES256_HALF) != 0
+	    || mbedtls_ecp_point_write_binary(&grp, &q,
+	           MBEDTLS_ECP_PF_UNCOMPRESSED, &olen, pk, 1 + 2 * ES256_HALF)
+	        != 0
+	    || olen != 1 + 2 * ES256_HALF)
+		goto out;
+	ret = 0;
+out:
+	mbedtls_mpi_free(&d); /* wipes the limbs */
+	mbedtls_ecp_point_free(&q);
+	mbedtls_ecp_group_free(&grp);
+	return (ret);
+}
+
+int
+auth_jwt_keypair(
+    enum auth_alg alg, unsigned char *pk, unsigned char *sk, struct lx_err *err)
+{
+	if (alg == AUTH_ALG_EDDSA) {
+		crypto_sign_keypair(pk, sk);
+		return (0);
+	}
+	if (es256_keypair(pk, sk) == -1) {
+		sodium_memzero(sk, ES256_HALF);
+		return (lx_err_set(err, 503, "keygen_failed",
+		    "cannot generate an ES256 signing key"));
+	}
+	return (0);
+}
+
+/* Signs the SHA-256 of msg with the P-256 scalar sk: r||s into sig (64
+ * bytes), each fixed 32 bytes big-endian. Deterministic (RFC 6979), with
+ * random blinding. */
+static int
+es256_sign(const unsigned char *sk, const unsigned char *msg, size_t n,
+    unsigned char sig[2 * ES256_HALF])
+{
+	unsigned char hash[crypto_hash_sha256_BYTES];
+	mbedtls_ecp_group grp;
+	mbedtls_mpi d, r, s;
+	int ret = -1;
+
+	mbedtls_ecp_group_init(&grp);
+	mbedtls_mpi_init(&d);
+	mbedtls_mpi_init(&r);
+	mbedtls_mpi_init(&s);
+	crypto_hash_sha256(hash, msg, n);
+	if (mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1) != 0
+	    || mbedtls_mpi_read_binary(&d, sk, ES256_HALF) != 0
+	    || mbedtls_ecp_check_privkey(&grp, &d) != 0
+	    || mbedtls_ecdsa_sign_det_ext(&grp, &r, &s, &d, hash, sizeof(hash),
+	           MBEDTLS_MD_SHA256, es256_rng, NULL)
+	        != 0
+	    || mbedtls_mpi_write_binary(&r, sig, ES256_HALF) != 0
+	    || mbedtls_mpi_write_binary(&s, sig + ES256_HALF, ES256_HALF) != 0)
+		goto out;
+	ret = 0;
+out:
+	mbedtls_mpi_free(&d);
+	mbedtls_mpi_free(&r);
+	mbedtls_mpi_free(&s);
+	mbedtls_ecp_group_free(&grp);
+	return (ret);
+}
+
+/* 0 if sig (exactly 64 bytes r||s) is a valid ES256 signature of msg
+ * under the uncompressed P-256 point pk (65 bytes). */
+static int
+es256_verify(const unsigned char *pk, const unsigned char *msg, size_t n,
+    const unsigned char *sig, size_t siglen)
+{
+	unsigned char hash[crypto_hash_sha256_BYTES];
+	mbedtls_ecp_group grp;
+	mbedtls_ecp_point q;
+	mbedtls_mpi r, s;
+	int ret = -1;
+
+	if (siglen != 2 * ES256_HALF)
+		return (-1);
+	mbedtls_ecp_group_init(&grp);
+	mbedtls_ecp_point_init(&q);
+	mbedtls_mpi_init(&r);
+	mbedtls_mpi_init(&s);
+	crypto_hash_sha256(hash, msg, n);
+	/* mbedtls_ecdsa_verify refuses r or s outside 1..n-1. */
+	if (mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1) != 0
+	    || mbedtls_ecp_point_read_binary(&grp, &q, pk, 1 + 2 * ES256_HALF)
+	        != 0
+	    || mbedtls_ecp_check_pubkey(&grp, &q) != 0
+	    || mbedtls_mpi_read_binary(&r, sig, ES256_HALF) != 0
+	    || mbedtls_mpi_read_binary(&s, sig + ES256_HALF, ES256_HALF) != 0
+	    || mbedtls_ecdsa_verify(&grp, hash, sizeof(hash), &q, &r, &s) != 0)
+		goto out;
+	ret = 0;
+out:
+	mbedtls_mpi_free(&r);
+	mbedtls_mpi_free(&s);
+	mbedtls_ecp_point_free(&q);
+	mbedtls_ecp_group_free(&grp);
+	return (ret);
+}
 
 void
 auth_b64url_encode(const unsigned char *p, size_t n, struct lx_buf *b)
@@ -42,29 +207,44 @@ auth_b64url_decode(
 }
 
 int
-auth_jwt_sign(const char *kid, const unsigned char *sk,
+auth_jwt_sign(const char *kid, enum auth_alg alg, const unsigned char *sk,
     const char *payload_json, char **out, struct lx_err *err)
 {
 	struct lx_buf b, h;
-	unsigned char sig[crypto_sign_BYTES];
+	unsigned char sig[crypto_sign_BYTES]; /* 64 for both algs */
+	size_t siglen = crypto_sign_BYTES;
+	int ret = -1;
 
-	(void)err;
+	*out = NULL;
 	lx_buf_init(&b);
 	lx_buf_init(&h);
-	lx_buf_adds(&h, "{\"alg\":\"EdDSA\",\"typ\":\"JWT\",\"kid\":");
+	lx_buf_addf(
+	    &h, "{\"alg\":\"%s\",\"typ\":\"JWT\",\"kid\":", auth_alg_name(alg));
 	lx_buf_add_json_str(&h, kid);
 	lx_buf_adds(&h, "}");
 	auth_b64url_encode((const unsigned char *)h.data, h.len, &b);
 	lx_buf_adds(&b, ".");
 	auth_b64url_encode(
 	    (const unsigned char *)payload_json, strlen(payload_json), &b);
-	crypto_sign_detached(
-	    sig, NULL, (const unsigned char *)b.data, b.len, sk);
+	if (alg == AUTH_ALG_ES256) {
+		siglen = 2 * ES256_HALF;
+		if (es256_sign(sk, (const unsigned char *)b.data, b.len, sig)
+		    == -1) {
+			lx_err_set(err, 500, "sign_failed",
+			    "cannot sign the token with the ES256 key");
+			goto out;
+		}
+	} else
+		crypto_sign_detached(
+		    sig, NULL, (const unsigned char *)b.data, b.len, sk);
 	lx_buf_adds(&b, ".");
-	auth_b64url_encode(sig, sizeof(sig), &b);
-	lx_buf_cleanup(&h);
+	auth_b64url_encode(sig, siglen, &b);
 	*out = lx_buf_take(&b);
-	return (0);
+	ret = 0;
+out:
+	lx_buf_cleanup(&h);
+	lx_buf_cleanup(&b);
+	return (ret);
 }
 
 /* Decodes one base64url part and parses it as a JSON object. */
@@ -118,9 +298,10 @@ auth_jwt_verify(const char *token, size_t len, const struct auth_jwk *keys,
 	const struct auth_jwk *key = NULL;
 	const char *dot1, *dot2;
 	const cJSON *alg, *kid, *typ, *exp, *nbf, *ci, *ca;
-	unsigned char sig[crypto_sign_BYTES + 1];
+	unsigned char sig[crypto_sign_BYTES + 1]; /* one more: too long */
 	cJSON *hdr = NULL, *body = NULL;
-	size_t siglen;
+	enum auth_alg want = AUTH_ALG_EDDSA;
+	size_t siglen, signed_len;
 	int i, ret = -1;
 
 	*claims = NULL;
@@ -145,9 +326,10 @@ auth_jwt_verify(const char *token, size_t len, const struct auth_jwk *keys,
 	alg = cJSON_GetObjectItemCaseSensitive(hdr, "alg");
 	kid = cJSON_GetObjectItemCaseSensitive(hdr, "kid");
 	typ = cJSON_GetObjectItemCaseSensitive(hdr, "typ");
-	if (!cJSON_IsString(alg) || strcmp(alg->valuestring, "EdDSA") != 0) {
+	if (!cJSON_IsString(alg)
+	    || auth_alg_parse(alg->valuestring, &want) == -1) {
 		lx_err_set(err, 401, "invalid_token",
-		    "the token algorithm must be EdDSA");
+		    "the token algorithm must be EdDSA or ES256");
 		goto out;
 	}
 	if (typ != NULL
@@ -172,13 +354,25 @@ auth_jwt_verify(const char *token, size_t len, const struct auth_jwk *keys,
 		    "the token was not signed by a current key");
 		goto out;
 	}
+	/* The key decides the algorithm; the header only has to agree. */
+	if (key->alg != want) {
+		lx_err_set(err, 401, "invalid_token",
+		    "the token algorithm is not its key's");
+		goto out;
+	}
+	signed_len = (size_t)(dot2 - token);
 	if (auth_b64url_decode(dot2 + 1, len - (size_t)(dot2 + 1 - token), sig,
 	        sizeof(sig), &siglen)
 	        == -1
-	    || siglen != crypto_sign_BYTES
-	    || crypto_sign_verify_detached(sig, (const unsigned char *)token,
-	           (size_t)(dot2 - token), key->pk)
-	        != 0) {
+	    || (key->alg == AUTH_ALG_ES256
+	            ? es256_verify(key->pk, (const unsigned char *)token,
+	                  signed_len, sig, siglen)
+	                != 0
+	            : siglen != crypto_sign_BYTES
+	                || crypto_sign_verify_detached(sig,
+	                       (const unsigned char *)token, signed_len,
+	                       key->pk)
+	                    != 0)) {
 		lx_err_set(err, 401, "invalid_token",
 		    "the token signature does not verify");
 		goto out;

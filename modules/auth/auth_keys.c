@@ -1,12 +1,14 @@
 /*
- * Ed25519 signing keys: the first is generated into the encrypted store on
- * first start; `luxima keys rotate` adds a new active key and leaves the
+ * Signing keys, EdDSA (Ed25519) or ES256 (ECDSA P-256) as auth.signing_alg
+ * says: the first is generated into the encrypted store on first start; `luxima keys rotate` adds a new active key and leaves the
  * old one verifying until the tokens it signed have expired, after which
  * it is retired. The keys live in memory as an immutable snapshot behind
  * an atomic pointer, so verification reads them without a lock; a reload
  * publishes a new snapshot and keeps the old ones until auth_keys_free
  * (rotations are rare, a few hundred bytes each). The active private key
- * sits in sodium_malloc memory and is wiped when freed.
+ * sits in sodium_malloc memory and is wiped when freed. Keys of both algs
+ * verify side by side, so switching the setting and rotating keeps the
+ * tokens of the old alg valid until they expire.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -27,6 +29,7 @@ struct keyset {
 	struct auth_jwk jwk[MAX_KEYS];
 	char active_kid[AUTH_KID_SIZE]; /* "" if none */
 	unsigned char *sk; /* active secret key (sodium_malloc), or NULL */
+	enum auth_alg active_alg; /* the alg of sk */
 	int64_t stamp; /* auth_store_keys_stamp when loaded */
 };
 
@@ -59,13 +62,15 @@ collect(const struct auth_key_info *k, const unsigned char *pk,
 		return (0);
 	j = &ks->jwk[ks->n++];
 	snprintf(j->kid, sizeof(j->kid), "%s", k->kid);
-	memcpy(j->pk, pk, sizeof(j->pk));
+	j->alg = k->alg;
+	memcpy(j->pk, pk, auth_alg_pk_len(k->alg));
 	j->not_after = k->retire_at > 0 ? k->retire_at / 1000 : 0;
 	if (strcmp(k->state, "active") == 0 && sk != NULL && ks->sk == NULL) {
-		ks->sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
+		ks->sk = sodium_malloc(AUTH_SK_MAX);
 		if (ks->sk == NULL)
 			return (-1);
-		memcpy(ks->sk, sk, crypto_sign_SECRETKEYBYTES);
+		memcpy(ks->sk, sk, auth_alg_sk_len(k->alg));
+		ks->active_alg = k->alg;
 		snprintf(ks->active_kid, sizeof(ks->active_kid), "%s", k->kid);
 	}
 	return (0);
@@ -82,20 +87,22 @@ new_kid(char kid[AUTH_KID_SIZE])
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
-/* Generates a key pair and stores it as the active key (in c's open
- * transaction). */
+/* Generates a key pair of alg and stores it as the active key (in c's
+ * open transaction). */
 static int
-generate(struct lx_conn *c, char kid[AUTH_KID_SIZE], struct lx_err *err)
+generate(struct lx_conn *c, enum auth_alg alg, char kid[AUTH_KID_SIZE],
+    struct lx_err *err)
 {
-	unsigned char pk[crypto_sign_PUBLICKEYBYTES], *sk;
+	unsigned char pk[AUTH_PK_MAX], *sk;
 	int ret = -1;
 
-	if ((sk = sodium_malloc(crypto_sign_SECRETKEYBYTES)) == NULL)
+	if ((sk = sodium_malloc(AUTH_SK_MAX)) == NULL)
 		return (lx_err_set(err, 503, "out_of_memory",
 		    "cannot allocate secure memory for a signing key"));
-	crypto_sign_keypair(pk, sk);
+	if (auth_jwt_keypair(alg, pk, sk, err) == -1)
+		goto out;
 	new_kid(kid);
-	if (auth_store_key_insert(c, kid, pk, sk, lx_now_ms(), err) == -1)
+	if (auth_store_key_insert(c, kid, alg, pk, sk, lx_now_ms(), err) == -1)
 		goto out;
 	ret = 0;
 out:
@@ -138,6 +145,7 @@ auth_keys_load(struct lx_conn *c, struct lx_err *err)
 	struct keyset probe;
 	struct audit_entry ae;
 	char kid[AUTH_KID_SIZE], detail[96];
+	enum auth_alg want = auth_config()->signing_alg;
 	int nretired = 0, ret = -1;
 
 	memset(&probe, 0, sizeof(probe));
@@ -147,9 +155,11 @@ auth_keys_load(struct lx_conn *c, struct lx_err *err)
 	    || auth_store_keys_each(c, collect, &probe, err) == -1)
 		goto out;
 	if (probe.sk == NULL) {
-		if (generate(c, kid, err) == -1)
+		if (generate(c, want, kid, err) == -1)
 			goto out;
-		snprintf(detail, sizeof(detail), "{\"kid\":\"%s\"}", kid);
+		snprintf(detail, sizeof(detail),
+		    "{\"kid\":\"%s\",\"alg\":\"%s\"}", kid,
+		    auth_alg_name(want));
 		memset(&ae, 0, sizeof(ae));
 		ae.actor = "system";
 		ae.action = "auth.keys.generate";
@@ -157,7 +167,13 @@ auth_keys_load(struct lx_conn *c, struct lx_err *err)
 		ae.detail_json = detail;
 		if (audit_record(c, &ae, err) == -1)
 			goto out;
-	}
+	} else if (probe.active_alg != want)
+		lx_log(LX_LOG_WARN,
+		    "auth: the active signing key %s is %s but "
+		    "auth.signing_alg "
+		    "is %s: run `luxima keys rotate` to sign with %s",
+		    probe.active_kid, auth_alg_name(probe.active_alg),
+		    auth_alg_name(want), auth_alg_name(want));
 	if (lx_conn_commit(c, err) == -1)
 		goto out;
 	ret = publish(c, err);
@@ -191,7 +207,8 @@ auth_keys_rotate(struct lx_conn *c, int64_t retire_after_s,
 {
 	struct audit_entry ae;
 	struct keyset *ks;
-	char detail[160];
+	char detail[192];
+	enum auth_alg alg = auth_config()->signing_alg;
 	int64_t now = lx_now_ms();
 	int nretired = 0, ret = -1;
 
@@ -199,12 +216,14 @@ auth_keys_rotate(struct lx_conn *c, int64_t retire_after_s,
 		return (-1);
 	if (auth_store_keys_retire(c, now, &nretired, err) == -1
 	    || auth_store_keys_demote(c, now + retire_after_s * 1000, err) == -1
-	    || generate(c, kid, err) == -1)
+	    || generate(c, alg, kid, err) == -1)
 		goto out;
 	ks = atomic_load(&current);
 	snprintf(detail, sizeof(detail),
-	    "{\"kid\":\"%s\",\"previous\":\"%s\",\"retire_after_s\":%lld}", kid,
-	    ks != NULL ? ks->active_kid : "", (long long)retire_after_s);
+	    "{\"kid\":\"%s\",\"alg\":\"%s\",\"previous\":\"%s\","
+	    "\"retire_after_s\":%lld}",
+	    kid, auth_alg_name(alg), ks != NULL ? ks->active_kid : "",
+	    (long long)retire_after_s);
 	memset(&ae, 0, sizeof(ae));
 	ae.actor = "system";
 	ae.action = "auth.keys.rotate";
@@ -270,7 +289,8 @@ auth_keys_sign(const char *payload_json, char **out, struct lx_err *err)
 	if (ks == NULL || ks->sk == NULL)
 		return (lx_err_set(err, 500, "no_signing_key",
 		    "the signing keys are not loaded"));
-	return (auth_jwt_sign(ks->active_kid, ks->sk, payload_json, out, err));
+	return (auth_jwt_sign(
+	    ks->active_kid, ks->active_alg, ks->sk, payload_json, out, err));
 }
 
 const struct auth_jwk *
@@ -294,13 +314,23 @@ auth_keys_jwks(struct lx_buf *b)
 	for (i = 0; i < n; i++) {
 		if (k[i].not_after != 0 && now > k[i].not_after)
 			continue;
+		if (k[i].alg == AUTH_ALG_ES256) {
+			/* pk is 04||x||y */
+			lx_buf_addf(b,
+			    "%s{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"",
+			    m++ ? "," : "");
+			auth_b64url_encode(k[i].pk + 1, 32, b);
+			lx_buf_adds(b, "\",\"y\":\"");
+			auth_b64url_encode(k[i].pk + 33, 32, b);
+		} else {
+			lx_buf_addf(b,
+			    "%s{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"",
+			    m++ ? "," : "");
+			auth_b64url_encode(k[i].pk, 32, b);
+		}
 		lx_buf_addf(b,
-		    "%s{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"",
-		    m++ ? "," : "");
-		auth_b64url_encode(k[i].pk, sizeof(k[i].pk), b);
-		lx_buf_addf(b,
-		    "\",\"kid\":\"%s\",\"alg\":\"EdDSA\",\"use\":\"sig\"}",
-		    k[i].kid);
+		    "\",\"kid\":\"%s\",\"alg\":\"%s\",\"use\":\"sig\"}",
+		    k[i].kid, auth_alg_name(k[i].alg));
 	}
 	lx_buf_adds(b, "]}");
 }

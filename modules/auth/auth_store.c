@@ -577,10 +577,11 @@ auth_store_keys_each(struct lx_conn *c,
 {
 	static const char sql[] =
 	    "SELECT kid, state, created_at, coalesce(retire_at, 0), "
-	    "public_key, CASE state WHEN 'active' THEN private_key END "
+	    "public_key, CASE state WHEN 'active' THEN private_key END, alg "
 	    "FROM signing_keys ORDER BY created_at DESC, kid";
 	struct auth_key_info k;
 	const unsigned char *pk, *sk;
+	char alg[8];
 	sqlite3_stmt *st;
 	int rc;
 
@@ -592,11 +593,16 @@ auth_store_keys_each(struct lx_conn *c,
 		col_text(st, 1, k.state, sizeof(k.state));
 		k.created_at = sqlite3_column_int64(st, 2);
 		k.retire_at = sqlite3_column_int64(st, 3);
+		col_text(st, 6, alg, sizeof(alg));
+		if (auth_alg_parse(alg, &k.alg) == -1)
+			continue; /* a newer binary's key: not ours to use */
 		pk = sqlite3_column_blob(st, 4);
-		if (sqlite3_column_bytes(st, 4) != 32)
+		if ((size_t)sqlite3_column_bytes(st, 4)
+		    != auth_alg_pk_len(k.alg))
 			continue;
 		sk = sqlite3_column_type(st, 5) == SQLITE_BLOB
-		        && sqlite3_column_bytes(st, 5) == 64
+		        && (size_t)sqlite3_column_bytes(st, 5)
+		            == auth_alg_sk_len(k.alg)
 		    ? sqlite3_column_blob(st, 5)
 		    : NULL;
 		if (fn(&k, pk, sk, arg) == -1) {
@@ -612,22 +618,23 @@ auth_store_keys_each(struct lx_conn *c,
 }
 
 int
-auth_store_key_insert(struct lx_conn *c, const char *kid,
+auth_store_key_insert(struct lx_conn *c, const char *kid, enum auth_alg alg,
     const unsigned char *pk, const unsigned char *sk, int64_t now,
     struct lx_err *err)
 {
 	static const char sql[] =
 	    "INSERT INTO signing_keys (kid, alg, public_key, private_key, "
-	    "state, created_at) VALUES (?1, 'EdDSA', ?2, ?3, 'active', ?4)";
+	    "state, created_at) VALUES (?1, ?5, ?2, ?3, 'active', ?4)";
 	sqlite3_stmt *st;
 	int ret;
 
 	if ((st = lx_conn_stmt(c, sql, err)) == NULL)
 		return (-1);
 	bind_text(st, 1, kid);
-	sqlite3_bind_blob(st, 2, pk, 32, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 3, sk, 64, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, pk, (int)auth_alg_pk_len(alg), SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, sk, (int)auth_alg_sk_len(alg), SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, now);
+	bind_text(st, 5, auth_alg_name(alg));
 	ret = lx_conn_step_done(c, st, "store a signing key", err);
 	sqlite3_clear_bindings(st); /* sk is about to be wiped */
 	return (ret);
@@ -652,7 +659,7 @@ auth_store_keys_retire(
 {
 	static const char sql[] =
 	    "UPDATE signing_keys SET state = 'retired', retired_at = ?1, "
-	    "private_key = zeroblob(64) "
+	    "private_key = zeroblob(length(private_key)) "
 	    "WHERE state = 'retiring' AND retire_at <= ?1";
 	sqlite3_stmt *st;
 

@@ -54,7 +54,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lx_err_clear(&err);
 	if (data[0] == 3) {
 		payload = lx_strndup(tok, len);
-		(void)auth_jwt_sign("k1", sk, payload, &signed_tok, &err);
+		(void)auth_jwt_sign(
+		    "k1", AUTH_ALG_EDDSA, sk, payload, &signed_tok, &err);
 		lx_free(payload);
 		tok = signed_tok;
 		len = strlen(signed_tok);
