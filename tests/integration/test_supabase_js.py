@@ -2,7 +2,11 @@
 """The real @supabase/supabase-js, unmodified, against the GoTrue-compatible
 /auth/v1 routes (issue #3): signUp, signInWithPassword (and a wrong
 password), getSession, getUser, getClaims through the JWKS, updateUser,
-refreshSession, signOut and a refresh after it (tests/compat/supabase/run.mjs).
+refreshSession, signOut and a refresh after it (tests/compat/supabase/run.mjs),
+twice: against a default (EdDSA) server, where supabase-js cannot verify
+the token itself and the script checks it through the JWKS, and against a
+server started with LUXIMA_AUTH_SIGNING_ALG=ES256, where getClaims()
+verifies it with WebCrypto and refuses a tampered one.
 
 The client comes from npm at the exact versions pinned in
 tests/compat/supabase/package.json and its package-lock.json, installed once into a cache inside the
@@ -59,11 +63,17 @@ def prepare():
 
 class SupabaseJs(unittest.TestCase):
     def test_client_flows(self):
+        self.run_flows("EdDSA")
+
+    def test_client_flows_es256(self):
+        self.run_flows("ES256")
+
+    def run_flows(self, alg):
         reason = prepare()
         if reason is not None:
             self.skipTest(reason)
-        with Luxima() as lx:
-            r = subprocess.run(["node", os.path.join(CACHE, "run.mjs"), lx.url],
+        with Luxima(env={"LUXIMA_AUTH_SIGNING_ALG": alg}) as lx:
+            r = subprocess.run(["node", os.path.join(CACHE, "run.mjs"), lx.url, alg],
                                cwd=CACHE, capture_output=True, text=True, timeout=120)
             sys.stdout.write(r.stdout)
             self.assertEqual(r.returncode, 0, "run.mjs failed:\n%s\n%s\nserver log:\n%s"
@@ -72,6 +82,8 @@ class SupabaseJs(unittest.TestCase):
                          "getUser", "getClaims", "updateUser password", "refreshSession",
                          "signOut", "refresh after signOut"):
                 self.assertIn("ok " + step, r.stdout)
+            if alg == "ES256":
+                self.assertIn("ok getClaims (ES256: verified by supabase-js)", r.stdout)
 
 
 if __name__ == "__main__":

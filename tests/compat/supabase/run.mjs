@@ -1,7 +1,8 @@
 // The unmodified @supabase/supabase-js against Luxima's /auth/v1 (issue #3).
-// Run by tests/integration/test_supabase_js.py with the server's URL:
+// Run by tests/integration/test_supabase_js.py with the server's URL and
+// the server's auth.signing_alg (EdDSA when left out):
 //
-//   node run.mjs http://127.0.0.1:PORT
+//   node run.mjs http://127.0.0.1:PORT [EdDSA|ES256]
 //
 // Prints one line per step ("ok <step>") and exits non-zero on the first
 // failed expectation. The client is used as an app would use it; nothing
@@ -12,7 +13,8 @@ import assert from 'node:assert/strict'
 import { webcrypto } from 'node:crypto'
 
 const url = process.argv[2]
-assert.ok(url, 'usage: node run.mjs URL')
+const alg = process.argv[3] || 'EdDSA'
+assert.ok(url && ['EdDSA', 'ES256'].includes(alg), 'usage: node run.mjs URL [EdDSA|ES256]')
 // Luxima has no anon key yet: any apikey is accepted.
 const anonKey = 'luxima-compat-test'
 const options = {
@@ -105,13 +107,39 @@ let session
   ok('getUser')
 }
 
-// getClaims: supabase-js verifies locally only RS256 and ES256 tokens
-// (getAlgorithm()); Luxima signs EdDSA. It fetches the JWKS from
+// getClaims on an ES256 server (auth.signing_alg = ES256): supabase-js
+// fetches /auth/v1/.well-known/jwks.json for the token's kid and verifies
+// the signature itself with WebCrypto. A tampered token must fail.
+if (alg === 'ES256') {
+  const { data, error } = await supabase.auth.getClaims()
+  assert.equal(error, null, String(error))
+  assert.equal(data.header.alg, 'ES256')
+  assert.equal(data.claims.sub, session.user.id)
+  assert.equal(data.claims.email, email)
+  assert.ok(data.claims.session_id, 'no session_id claim')
+  assert.equal(data.claims.aud, 'authenticated')
+  const [h, p, s] = session.access_token.split('.')
+  const changed = { ...JSON.parse(b64url(p)), email: 'mallory@example.com' }
+  const forged = h + '.' + Buffer.from(JSON.stringify(changed)).toString('base64url') + '.' + s
+  const bad = await supabase.auth.getClaims(forged)
+  assert.equal(bad.data, null)
+  assert.ok(bad.error, 'a tampered token gave claims')
+  assert.equal(bad.error.name, 'AuthInvalidJwtError')
+  const sig = b64url(s)
+  sig[10] ^= 1
+  const flipped = await supabase.auth.getClaims(h + '.' + p + '.' + sig.toString('base64url'))
+  assert.equal(flipped.data, null)
+  assert.equal(flipped.error.name, 'AuthInvalidJwtError')
+  ok('getClaims (ES256: verified by supabase-js)')
+}
+
+// getClaims on an EdDSA server: supabase-js verifies locally only RS256
+// and ES256 tokens (getAlgorithm()). It fetches the JWKS from
 // /auth/v1/.well-known/jwks.json, then stops with "Invalid alg claim".
 // Verify the same token against that JWKS with WebCrypto's Ed25519
 // instead, and accept either outcome from getClaims so that a client that
 // learns EdDSA passes unchanged.
-{
+if (alg === 'EdDSA') {
   let claims = null
   try {
     const { data, error } = await supabase.auth.getClaims()
@@ -168,7 +196,7 @@ let spent
   assert.equal(error, null, String(error))
   assert.notEqual(data.session.refresh_token, spent)
   // (The access token may equal the last one within the same second:
-  // same claims, same iat, deterministic Ed25519.)
+  // same claims, same iat, deterministic Ed25519 or RFC 6979 ECDSA.)
   assert.ok(data.session.expires_at >= session.expires_at)
   session = data.session
   ok('refreshSession')
