@@ -71,18 +71,24 @@ CREATE TABLE refresh_tokens (
 ) STRICT;
 CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
 
--- Ed25519 keys that sign access tokens. The private key is a plain blob:
+-- Keys that sign access tokens. The private key is a plain blob:
 -- the store itself is encrypted at rest (SQLCipher). One key is active;
 -- rotated keys keep verifying (retiring) until retire_at, then retire.
+-- Two algorithms (auth.signing_alg): EdDSA keys (Ed25519: 32-byte public
+-- key, 64-byte libsodium secret key) and ES256 keys (ECDSA P-256: 65-byte
+-- uncompressed point 04||x||y, 32-byte big-endian scalar). A retired key
+-- keeps a zero-filled private key of its own length.
 CREATE TABLE signing_keys (
 	kid         TEXT PRIMARY KEY,
-	alg         TEXT NOT NULL DEFAULT 'EdDSA' CHECK (alg IN ('EdDSA')),
-	public_key  BLOB NOT NULL CHECK (length(public_key) = 32),
-	private_key BLOB NOT NULL CHECK (length(private_key) = 64),
+	alg         TEXT NOT NULL DEFAULT 'EdDSA' CHECK (alg IN ('EdDSA', 'ES256')),
+	public_key  BLOB NOT NULL,
+	private_key BLOB NOT NULL,
 	state       TEXT NOT NULL CHECK (state IN ('active', 'retiring', 'retired')),
 	created_at  INTEGER NOT NULL,
 	retire_at   INTEGER,
-	retired_at  INTEGER
+	retired_at  INTEGER,
+	CHECK ((alg = 'EdDSA' AND length(public_key) = 32 AND length(private_key) = 64)
+	    OR (alg = 'ES256' AND length(public_key) = 65 AND length(private_key) = 32))
 ) STRICT;
 CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys (state) WHERE state = 'active';
 
