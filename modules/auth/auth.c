@@ -53,23 +53,6 @@ auth_sha256_hex(const char *s, char out[65])
 	sodium_bin2hex(out, 65, h, sizeof(h));
 }
 
-void
-auth_time_json(int64_t ms, struct lx_buf *b)
-{
-	char when[32];
-	struct tm tm;
-	time_t t;
-
-	if (ms <= 0) {
-		lx_buf_adds(b, "null");
-		return;
-	}
-	t = (time_t)(ms / 1000);
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	lx_buf_addf(b, "\"%s.%03dZ\"", when, (int)(ms % 1000));
-}
-
 /* Records an audit entry for cl in c's transaction. */
 static int
 audit(struct lx_conn *c, const struct auth_client *cl, const char *actor,
@@ -510,9 +493,9 @@ auth_user_json(const struct auth_user *u, struct lx_buf *b)
 	    u->email_confirmed_at > 0 ? "true" : "false",
 	    u->platform_admin ? "true" : "false");
 	lx_buf_adds(b, ",\"created_at\":");
-	auth_time_json(u->created_at, b);
+	lx_buf_add_time_json(b, u->created_at);
 	lx_buf_adds(b, ",\"last_sign_in_at\":");
-	auth_time_json(u->last_sign_in_at, b);
+	lx_buf_add_time_json(b, u->last_sign_in_at);
 	lx_buf_adds(b, "}");
 }
 
@@ -1283,71 +1266,16 @@ auth_session_revoke(struct lx_conn *c, const struct auth_client *cl,
 	    "auth.session.revoke", &n, err));
 }
 
-int
-auth_password_change(struct lx_conn *c, const struct auth_client *cl,
+/*
+ * Replaces the caller's password: checks current first when it is given
+ * (the native route), otherwise refuses the current password as the new
+ * one (GoTrue's PUT /user); applies the policy, revokes every other
+ * session and audits, in one transaction.
+ */
+static int
+password_replace(struct lx_conn *c, const struct auth_client *cl,
     const struct lx_identity *id, const char *current, const char *new_password,
     unsigned *weak, struct lx_err *err)
-{
-	struct auth_user u;
-	struct auth_cred cred;
-	struct revoked rv;
-	char *hash = NULL, detail[128];
-	unsigned w;
-	int found = 0, n, ret = -1;
-
-	memset(&rv, 0, sizeof(rv));
-	if (weak != NULL)
-		*weak = 0;
-	if (auth_store_user_by_id(c, id->user_id, &u, &cred, &found, err) == -1)
-		goto out;
-	if (!found || !cred.has_password
-	    || !auth_password_check(cred.hash, current)) {
-		lx_err_set(err, 403, "invalid_credentials",
-		    "the current password is wrong");
-		goto out;
-	}
-	if ((w = auth_password_policy(u.email, new_password)) != 0) {
-		if (weak != NULL)
-			*weak = w;
-		lx_err_set(err, 422, "weak_password",
-		    "the new password does not meet the policy");
-		goto out;
-	}
-	if ((hash = hash_new(new_password, err)) == NULL)
-		goto out;
-	if (lx_conn_begin(c, err) == -1)
-		goto out;
-	if (auth_store_cred_update(c, u.id, hash, cfg.argon2_memlimit_kib,
-	        cfg.argon2_opslimit, err)
-	        == -1
-	    || (n = auth_store_sessions_revoke(c, u.id, NULL, id->session_id,
-	            "password_change", lx_now_ms(), collect_revoked, &rv, err))
-	        == -1)
-		goto out;
-	snprintf(detail, sizeof(detail),
-	    "{\"sessions_revoked\":%d,\"session_id\":\"%s\"}", n,
-	    id->session_id);
-	if (audit(c, cl, u.id, "auth.password.change", u.id, detail, err) == -1
-	    || lx_conn_commit(c, err) == -1)
-		goto out;
-	publish_revoked(&rv);
-	ret = 0;
-out:
-	if (lx_conn_in_tx(c))
-		lx_conn_rollback(c);
-	lx_free(rv.ids);
-	sodium_memzero(&cred, sizeof(cred));
-	if (hash != NULL)
-		sodium_free(hash);
-	return (ret);
-}
-
-/* --- for the GoTrue-compatible surface (auth_gotrue.c) --- */
-
-int
-auth_password_set(struct lx_conn *c, const struct auth_client *cl,
-    const struct lx_identity *id, const char *new_password, unsigned *weak,
-    struct lx_err *err)
 {
 	struct auth_user u;
 	struct auth_cred cred;
@@ -1362,6 +1290,13 @@ auth_password_set(struct lx_conn *c, const struct auth_client *cl,
 		*weak = 0;
 	if (auth_store_user_by_id(c, id->user_id, &u, &cred, &found, err) == -1)
 		goto out;
+	if (current != NULL
+	    && (!found || !cred.has_password
+	        || !auth_password_check(cred.hash, current))) {
+		lx_err_set(err, 403, "invalid_credentials",
+		    "the current password is wrong");
+		goto out;
+	}
 	if (!found) {
 		lx_err_set(err, 404, "not_found", "no such user");
 		goto out;
@@ -1373,7 +1308,8 @@ auth_password_set(struct lx_conn *c, const struct auth_client *cl,
 		    "the new password does not meet the policy");
 		goto out;
 	}
-	if (cred.has_password && auth_password_check(cred.hash, new_password)) {
+	if (current == NULL && cred.has_password
+	    && auth_password_check(cred.hash, new_password)) {
 		lx_err_set(err, 422, "same_password",
 		    "the new password is the current one");
 		goto out;
@@ -1391,8 +1327,8 @@ auth_password_set(struct lx_conn *c, const struct auth_client *cl,
 		goto out;
 	snprintf(detail, sizeof(detail),
 	    "{\"sessions_revoked\":%d,\"session_id\":\"%s\","
-	    "\"current_checked\":false}",
-	    n, id->session_id);
+	    "\"current_checked\":%s}",
+	    n, id->session_id, current != NULL ? "true" : "false");
 	if (audit(c, cl, u.id, "auth.password.change", u.id, detail, err) == -1
 	    || lx_conn_commit(c, err) == -1)
 		goto out;
@@ -1406,6 +1342,24 @@ out:
 	if (hash != NULL)
 		sodium_free(hash);
 	return (ret);
+}
+
+int
+auth_password_change(struct lx_conn *c, const struct auth_client *cl,
+    const struct lx_identity *id, const char *current, const char *new_password,
+    unsigned *weak, struct lx_err *err)
+{
+	return (password_replace(c, cl, id, current, new_password, weak, err));
+}
+
+/* --- for the GoTrue-compatible surface (auth_gotrue.c) --- */
+
+int
+auth_password_set(struct lx_conn *c, const struct auth_client *cl,
+    const struct lx_identity *id, const char *new_password, unsigned *weak,
+    struct lx_err *err)
+{
+	return (password_replace(c, cl, id, NULL, new_password, weak, err));
 }
 
 int

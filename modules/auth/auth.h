@@ -280,9 +280,7 @@ void auth_sha256_hex(const char *s, char out[65]);
  * their audit records (auth_http.c; used by every auth route table). */
 void auth_http_client(const struct lx_req *req, struct auth_client *cl);
 
-/* JSON for responses, appended to b. auth_time_json writes ms since the
- * epoch as an ISO 8601 UTC string, or null for 0. */
-void auth_time_json(int64_t ms, struct lx_buf *b);
+/* JSON for responses, appended to b (times through lx_buf_add_time_json). */
 void auth_user_json(const struct auth_user *u, struct lx_buf *b);
 void auth_tokens_json(const struct auth_tokens *t, struct lx_buf *b);
 void auth_tokens_cleanup(struct auth_tokens *t);

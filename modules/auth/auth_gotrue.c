@@ -232,7 +232,7 @@ opt_time(struct lx_buf *b, const char *name, int64_t ms)
 	if (ms <= 0)
 		return;
 	lx_buf_addf(b, ",\"%s\":", name);
-	auth_time_json(ms, b);
+	lx_buf_add_time_json(b, ms);
 }
 
 /*
@@ -279,17 +279,17 @@ user_json(const struct auth_user *u, const char *meta, int identities,
 		lx_buf_adds(b, "},\"provider\":\"email\"");
 		opt_time(b, "last_sign_in_at", u->last_sign_in_at);
 		lx_buf_adds(b, ",\"created_at\":");
-		auth_time_json(u->created_at, b);
+		lx_buf_add_time_json(b, u->created_at);
 		lx_buf_adds(b, ",\"updated_at\":");
-		auth_time_json(u->updated_at, b);
+		lx_buf_add_time_json(b, u->updated_at);
 		lx_buf_adds(b, ",\"email\":");
 		lx_buf_add_json_str(b, u->email);
 		lx_buf_adds(b, "}");
 	}
 	lx_buf_adds(b, "],\"created_at\":");
-	auth_time_json(u->created_at, b);
+	lx_buf_add_time_json(b, u->created_at);
 	lx_buf_adds(b, ",\"updated_at\":");
-	auth_time_json(u->updated_at, b);
+	lx_buf_add_time_json(b, u->updated_at);
 	lx_buf_adds(b, ",\"is_anonymous\":false}");
 }
 

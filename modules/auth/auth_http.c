@@ -389,9 +389,9 @@ h_sessions(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 		lx_buf_adds(&b, i ? ",{\"id\":" : "{\"id\":");
 		lx_buf_add_json_str(&b, v[i].id);
 		lx_buf_adds(&b, ",\"created_at\":");
-		auth_time_json(v[i].created_at, &b);
+		lx_buf_add_time_json(&b, v[i].created_at);
 		lx_buf_adds(&b, ",\"refreshed_at\":");
-		auth_time_json(v[i].refreshed_at, &b);
+		lx_buf_add_time_json(&b, v[i].refreshed_at);
 		lx_buf_adds(&b, ",\"user_agent\":");
 		lx_buf_add_json_str(&b, v[i].user_agent);
 		lx_buf_adds(&b, ",\"ip\":");

@@ -345,3 +345,20 @@ lx_mono_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
 }
+
+void
+lx_buf_add_time_json(struct lx_buf *b, int64_t ms)
+{
+	char when[32];
+	struct tm tm;
+	time_t t;
+
+	if (ms <= 0) {
+		lx_buf_adds(b, "null");
+		return;
+	}
+	t = (time_t)(ms / 1000);
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	lx_buf_addf(b, "\"%s.%03dZ\"", when, (int)(ms % 1000));
+}

@@ -57,6 +57,9 @@ void lx_buf_addf(struct lx_buf *b, const char *fmt, ...) LX_PRINTF(2, 3);
 void lx_buf_vaddf(struct lx_buf *b, const char *fmt, va_list ap);
 /* Appends v in decimal (no printf on hot paths). */
 void lx_buf_add_uint(struct lx_buf *b, uint64_t v);
+/* Appends ms since the epoch as a JSON string in UTC ISO 8601 with
+ * milliseconds ("2026-11-25T10:00:00.123Z"), or null for ms <= 0. */
+void lx_buf_add_time_json(struct lx_buf *b, int64_t ms);
 /* Appends s as a JSON string literal, quotes included. */
 void lx_buf_add_json_str(struct lx_buf *b, const char *s);
 /* Detaches the contents (caller frees with lx_free) and resets b. */

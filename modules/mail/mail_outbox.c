@@ -251,23 +251,6 @@ out:
 	return (ret);
 }
 
-static void
-time_json(int64_t ms, struct lx_buf *b)
-{
-	char when[32];
-	struct tm tm;
-	time_t t;
-
-	if (ms <= 0) {
-		lx_buf_adds(b, "null");
-		return;
-	}
-	t = (time_t)(ms / 1000);
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	lx_buf_addf(b, "\"%s.%03dZ\"", when, (int)(ms % 1000));
-}
-
 void
 mail_item_json(const struct mail_item *m, int with_text, struct lx_buf *b)
 {
@@ -285,11 +268,11 @@ mail_item_json(const struct mail_item *m, int with_text, struct lx_buf *b)
 	else
 		lx_buf_adds(b, "null");
 	lx_buf_adds(b, ",\"created_at\":");
-	time_json(m->created_at, b);
+	lx_buf_add_time_json(b, m->created_at);
 	lx_buf_adds(b, ",\"updated_at\":");
-	time_json(m->updated_at, b);
+	lx_buf_add_time_json(b, m->updated_at);
 	lx_buf_adds(b, ",\"sent_at\":");
-	time_json(m->sent_at, b);
+	lx_buf_add_time_json(b, m->sent_at);
 	if (with_text) {
 		lx_buf_adds(b, ",\"text\":");
 		if (m->text != NULL)
