@@ -610,16 +610,10 @@ new_refresh(struct auth_tokens *out, char hash[65], struct lx_err *err)
 	return (0);
 }
 
-/* Adds revoked session ids to the in-memory set after a commit. */
-struct revoked {
-	char (*ids)[AUTH_ID_SIZE];
-	int n, cap;
-};
-
-static void
-collect_revoked(const char *id, void *arg)
+void
+auth_revoked_collect(const char *id, void *arg)
 {
-	struct revoked *r = arg;
+	struct auth_revoked *r = arg;
 
 	if (r->n == r->cap) {
 		r->cap = r->cap ? r->cap * 2 : 8;
@@ -628,8 +622,8 @@ collect_revoked(const char *id, void *arg)
 	snprintf(r->ids[r->n++], AUTH_ID_SIZE, "%s", id);
 }
 
-static void
-publish_revoked(struct revoked *r)
+void
+auth_revoked_publish(struct auth_revoked *r)
 {
 	int64_t until = lx_now_ms() / 1000 + cfg.access_ttl_s + REVOKE_SKEW_S;
 	int i;
@@ -1078,7 +1072,7 @@ auth_refresh(struct lx_conn *c, const struct auth_client *cl,
 {
 	struct auth_store_refresh r;
 	struct auth_store_session s;
-	struct revoked rv;
+	struct auth_revoked rv;
 	struct auth_cred cred;
 	char hash[65], newhash[65], rid[AUTH_ID_SIZE], detail[160];
 	int64_t now = lx_now_ms();
@@ -1109,7 +1103,8 @@ auth_refresh(struct lx_conn *c, const struct auth_client *cl,
 		/* Reuse: someone holds a copy. Revoke the family and its
 		 * session; their access tokens fail from now on. */
 		if (auth_store_sessions_revoke(c, r.user_id, r.session_id, NULL,
-		        "refresh_token_reused", now, collect_revoked, &rv, err)
+		        "refresh_token_reused", now, auth_revoked_collect, &rv,
+		        err)
 		        == -1
 		    || auth_store_refresh_spend_family(c, r.family_id, now, err)
 		        == -1)
@@ -1122,7 +1117,7 @@ auth_refresh(struct lx_conn *c, const struct auth_client *cl,
 		        == -1
 		    || lx_conn_commit(c, err) == -1)
 			goto out;
-		publish_revoked(&rv);
+		auth_revoked_publish(&rv);
 		reused = 1;
 		lx_err_set(err, 401, "refresh_token_reused",
 		    "the refresh token was already used; the session is "
@@ -1184,7 +1179,7 @@ revoke(struct lx_conn *c, const struct auth_client *cl,
     const struct lx_identity *id, const char *only, const char *except,
     const char *reason, const char *action, int *n, struct lx_err *err)
 {
-	struct revoked rv;
+	struct auth_revoked rv;
 	char detail[160];
 	int count, ret = -1;
 
@@ -1192,7 +1187,7 @@ revoke(struct lx_conn *c, const struct auth_client *cl,
 	if (lx_conn_begin(c, err) == -1)
 		return (-1);
 	if ((count = auth_store_sessions_revoke(c, id->user_id, only, except,
-	         reason, lx_now_ms(), collect_revoked, &rv, err))
+	         reason, lx_now_ms(), auth_revoked_collect, &rv, err))
 	    == -1)
 		goto out;
 	*n = count;
@@ -1208,7 +1203,7 @@ revoke(struct lx_conn *c, const struct auth_client *cl,
 	        == -1
 	    || lx_conn_commit(c, err) == -1)
 		goto out;
-	publish_revoked(&rv);
+	auth_revoked_publish(&rv);
 	ret = 0;
 out:
 	if (ret == -1) {
@@ -1279,7 +1274,7 @@ password_replace(struct lx_conn *c, const struct auth_client *cl,
 {
 	struct auth_user u;
 	struct auth_cred cred;
-	struct revoked rv;
+	struct auth_revoked rv;
 	char *hash = NULL, detail[160];
 	unsigned w;
 	int found = 0, n, ret = -1;
@@ -1322,7 +1317,8 @@ password_replace(struct lx_conn *c, const struct auth_client *cl,
 	        cfg.argon2_opslimit, err)
 	        == -1
 	    || (n = auth_store_sessions_revoke(c, u.id, NULL, id->session_id,
-	            "password_change", lx_now_ms(), collect_revoked, &rv, err))
+	            "password_change", lx_now_ms(), auth_revoked_collect, &rv,
+	            err))
 	        == -1)
 		goto out;
 	snprintf(detail, sizeof(detail),
@@ -1332,7 +1328,7 @@ password_replace(struct lx_conn *c, const struct auth_client *cl,
 	if (audit(c, cl, u.id, "auth.password.change", u.id, detail, err) == -1
 	    || lx_conn_commit(c, err) == -1)
 		goto out;
-	publish_revoked(&rv);
+	auth_revoked_publish(&rv);
 	ret = 0;
 out:
 	if (lx_conn_in_tx(c))

@@ -280,6 +280,17 @@ void auth_sha256_hex(const char *s, char out[65]);
  * their audit records (auth_http.c; used by every auth route table). */
 void auth_http_client(const struct lx_req *req, struct auth_client *cl);
 
+/* Session ids revoked inside a transaction: auth_revoked_collect is the
+ * callback for auth_store_sessions_revoke; once the transaction committed,
+ * auth_revoked_publish adds them to the in-memory revoked set (for as long
+ * as their access tokens live) and frees the list. Start zeroed. */
+struct auth_revoked {
+	char (*ids)[AUTH_ID_SIZE]; /* collected session ids */
+	int n, cap;
+};
+void auth_revoked_collect(const char *id, void *arg);
+void auth_revoked_publish(struct auth_revoked *r);
+
 /* JSON for responses, appended to b (times through lx_buf_add_time_json). */
 void auth_user_json(const struct auth_user *u, struct lx_buf *b);
 void auth_tokens_json(const struct auth_tokens *t, struct lx_buf *b);

@@ -475,36 +475,19 @@ out:
 	return (ret);
 }
 
-struct revoked_ids {
-	char (*ids)[AUTH_ID_SIZE];
-	int n, cap;
-};
-
-static void
-collect(const char *id, void *arg)
-{
-	struct revoked_ids *r = arg;
-
-	if (r->n == r->cap) {
-		r->cap = r->cap ? r->cap * 2 : 8;
-		r->ids = lx_realloc(r->ids, (size_t)r->cap * sizeof(*r->ids));
-	}
-	snprintf(r->ids[r->n++], AUTH_ID_SIZE, "%s", id);
-}
-
 int
 auth_password_reset(struct lx_conn *c, const struct auth_client *cl,
     const char *token, const char *new_password, unsigned *weak,
     struct lx_err *err)
 {
 	const struct auth_config *cfg = auth_config();
-	struct revoked_ids rv;
+	struct auth_revoked rv;
 	struct token_row t;
 	struct auth_user u;
 	char *hash = NULL, detail[64];
-	int64_t now = lx_now_ms(), until;
+	int64_t now = lx_now_ms();
 	unsigned w;
-	int found = 0, i, n, ret = -1;
+	int found = 0, n, ret = -1;
 
 	memset(&rv, 0, sizeof(rv));
 	if (weak != NULL)
@@ -544,7 +527,7 @@ auth_password_reset(struct lx_conn *c, const struct auth_client *cl,
 	    || confirm_email(c, u.id, now, err) == -1
 	    || auth_store_attempts_clear(c, u.email, err) == -1
 	    || (n = auth_store_sessions_revoke(c, u.id, NULL, NULL,
-	            "password_reset", now, collect, &rv, err))
+	            "password_reset", now, auth_revoked_collect, &rv, err))
 	        == -1)
 		goto out;
 	snprintf(detail, sizeof(detail), "{\"sessions_revoked\":%d}", n);
@@ -552,9 +535,7 @@ auth_password_reset(struct lx_conn *c, const struct auth_client *cl,
 	        == -1
 	    || lx_conn_commit(c, err) == -1)
 		goto out;
-	until = now / 1000 + cfg->access_ttl_s + 60;
-	for (i = 0; i < rv.n; i++)
-		auth_revoke_add(rv.ids[i], until);
+	auth_revoked_publish(&rv);
 	ret = 0;
 out:
 	if (lx_conn_in_tx(c))
