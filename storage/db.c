@@ -138,6 +138,8 @@ lx_conn_error(struct lx_conn *c, int rc, const char *what, struct lx_err *err)
 	return (lx_err_set(err, status, code, "%s: %s", what, msg));
 }
 
+static void conn_free(struct lx_conn *c);
+
 /* Runs a statement that returns nothing on a raw handle. */
 static int
 raw_exec(sqlite3 *h, const char *sql)
@@ -230,11 +232,17 @@ conn_open(struct lx_db *db, int flags, int verify, struct lx_conn **out,
 	c->db = db;
 	c->h = h;
 	h = NULL;
+	if ((rc = lx_policy_conn_init(c)) != SQLITE_OK) {
+		open_error(db->path, c->h, rc, err);
+		goto out;
+	}
 	*out = c;
+	c = NULL;
 	ret = 0;
 out:
 	sqlite3_finalize(st);
 	sqlite3_close_v2(h);
+	conn_free(c);
 	return (ret);
 }
 
@@ -248,6 +256,7 @@ conn_free(struct lx_conn *c)
 	for (i = 0; i < c->nslots; i++)
 		sqlite3_finalize(c->slots[i].stmt);
 	lx_free(c->slots);
+	lx_policy_state_free(c->pol);
 	sqlite3_close_v2(c->h);
 	lx_free(c);
 }

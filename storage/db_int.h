@@ -23,6 +23,7 @@ struct lx_conn {
 	size_t nslots; /* power of two */
 	size_t nused; /* occupied slots */
 	int wake_jobs; /* a job was enqueued in the open transaction */
+	struct lx_policy_state *pol; /* request context (policy.c); NULL */
 	struct lx_conn *next; /* db->conns list, under db->mu */
 	struct lx_conn *prev;
 };
@@ -51,6 +52,14 @@ struct lx_db {
  */
 int lx_dbkey_load(const char *dir, const char *db_path, int may_generate,
     unsigned char **key, size_t *keylen, struct lx_err *err);
+
+struct lx_policy_state;
+/* Registers the context functions (current_tenant() ...) on c; they read
+ * c->pol, so a connection without a context answers NULL/0 (policy.c).
+ * Returns SQLITE_OK or the SQLite error code. */
+int lx_policy_conn_init(struct lx_conn *c);
+/* Frees c's policy state (NULL ok). */
+void lx_policy_state_free(struct lx_policy_state *p);
 
 /* Wakes the job workers of this process (jobs.c); called after a commit
  * that enqueued a job. Safe to call when no workers run. */

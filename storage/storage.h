@@ -9,6 +9,7 @@
 #define LX_STORAGE_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include <sqlite3.h>
 
@@ -114,5 +115,54 @@ int lx_migrate_current(struct lx_db *db);
 /* Runs the seed set "defaults" or "demo" (files under migrations/seeds/
  * listed in the set), idempotently, in one transaction. */
 int lx_seed_run(struct lx_db *db, const char *set, struct lx_err *err);
+
+/* --- tenant policies (storage/policy.c) --- */
+/*
+ * Who a request acts as. Bound to a connection, it makes the SQL functions
+ * current_user_id(), current_tenant(), current_role(), has_permission(p)
+ * and is_platform_admin() answer for it, and turns the connection's
+ * authorizer on: the tenant tables are then reachable only through the
+ * policy views (p_tenants, p_memberships, p_invitations, p_service_keys,
+ * v_audit_logs, v_tenant_summary).
+ */
+struct lx_db_ctx {
+	const char *user_id; /* the caller; NULL for none (service key) */
+	const char *tenant_id; /* the tenant acted in; NULL for none */
+	const char *role; /* tenant role name, e.g. "admin"; may be NULL */
+	const char *const *perms; /* permission names; NULL: the role's */
+	int nperms; /* entries in perms */
+	int platform_admin; /* 1: every row of every tenant */
+};
+
+/*
+ * Binds ctx (copied; the caller keeps ownership) to c until
+ * lx_conn_clear_context. With perms NULL the role's permissions are read
+ * from role_permissions. Creates c's policy views on first use and installs
+ * the authorizer; switching from no context to a context re-prepares c's
+ * cached statements once (SQLite expires them when the authorizer changes),
+ * switching between contexts does not. Per connection, no lock taken.
+ * Returns 0, or -1 with err (no context bound then).
+ */
+int lx_conn_set_context(
+    struct lx_conn *c, const struct lx_db_ctx *ctx, struct lx_err *err);
+/* Unbinds c's context and removes the authorizer (system code again). */
+void lx_conn_clear_context(struct lx_conn *c);
+/* 1 if c carries a request context. */
+int lx_conn_has_context(struct lx_conn *c);
+/*
+ * Rows inserted, updated or deleted through c's policy views since the last
+ * call or lx_conn_set_context (reading resets it). sqlite3_changes() counts
+ * none of them: SQLite does not count rows written by INSTEAD OF triggers.
+ * Read it after each successful statement; a failed one may leave rows
+ * counted that its rollback undid.
+ */
+int64_t lx_conn_policy_changes(struct lx_conn *c);
+/*
+ * Writes the PostgreSQL mirror of the tenant tables and their policies
+ * (tables, the context functions over current_setting('app.*'), ENABLE and
+ * FORCE ROW LEVEL SECURITY, CREATE POLICY) to f. Returns 0, or -1 on a
+ * write error.
+ */
+int lx_policy_export_postgres(FILE *f);
 
 #endif

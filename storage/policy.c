@@ -1,0 +1,789 @@
+/*
+ * Tenant isolation: the row-level security model of the original design
+ * (auth_rls.sql, tenant_rls.sql, audit_rls.sql), enforced inside SQLite and
+ * mirrored to PostgreSQL from one declaration.
+ *
+ * The declarations are the C table `policies` below, not rows in the
+ * database: they generate two things, the per-connection SQLite policy views
+ * and the PostgreSQL DDL (`luxima migrate export-postgres`), so they must be
+ * readable without a database, and keeping them out of the file means a
+ * tightened policy takes effect with the binary, with no migration to
+ * forget. The tables themselves stay in migrations/003_tenant_management.sql.
+ *
+ * A predicate is an SQL expression valid in both dialects over the context
+ * functions current_user_id(), current_tenant(), current_tenant_role(),
+ * has_permission(name) and is_platform_admin(); "$.col" names a column of
+ * the row (rendered bare in views and PostgreSQL policies, as NEW.col or
+ * OLD.col in the INSTEAD OF triggers).
+ *
+ * SQLite: every connection registers the context functions (user data: the
+ * connection; they read its own state, so no lock). Binding a request
+ * context creates, once per connection, TEMP views p_<table> (rows the
+ * SELECT policy admits) with INSTEAD OF triggers that RAISE on a policy
+ * violation, plus v_audit_logs and v_tenant_summary, and installs an
+ * authorizer that denies any access to a tenant table unless it comes
+ * through one of those views or triggers (the authorizer's fourth argument),
+ * and denies schema changes, ATTACH and PRAGMA assignments. System code
+ * (no context) has no authorizer and sees the tables as they are.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "db_int.h"
+
+/* A column of a tenant table: its name and its PostgreSQL declaration. */
+struct pol_col {
+	const char *name;
+	const char *pg; /* type and constraints in the PostgreSQL mirror */
+};
+
+/* One table's policies. NULL write predicates: no such writes at all. */
+struct pol_table {
+	const char *table; /* the base table (migration 003 or 001) */
+	const char *view; /* its policy view */
+	const char *key; /* primary key column */
+	const struct pol_col *cols; /* every column, NULL-terminated */
+	const char *pg_extra; /* table constraints in PostgreSQL, or NULL */
+	const char *sel; /* SELECT USING */
+	const char *ins; /* INSERT WITH CHECK */
+	const char *upd; /* UPDATE USING and WITH CHECK */
+	const char *del; /* DELETE USING */
+};
+
+static const struct pol_col tenant_cols[] = {
+	{ "id", "text PRIMARY KEY" },
+	{ "slug", "text NOT NULL UNIQUE" },
+	{ "name", "text NOT NULL" },
+	{ "owner_id", "text NOT NULL" },
+	{ "plan", "text NOT NULL DEFAULT 'free'" },
+	{ "status",
+	    "text NOT NULL DEFAULT 'active' CHECK (status IN ('active', "
+	    "'suspended', 'deleted'))" },
+	{ "created_at", "bigint NOT NULL" },
+	{ "updated_at", "bigint NOT NULL" },
+	{ NULL, NULL },
+};
+
+static const struct pol_col membership_cols[] = {
+	{ "id", "text PRIMARY KEY" },
+	{ "tenant_id",
+	    "text NOT NULL REFERENCES tenants (id) ON DELETE CASCADE" },
+	{ "user_id", "text NOT NULL" },
+	{ "role",
+	    "text NOT NULL CHECK (role IN ('owner', 'admin', 'billing', "
+	    "'member', 'viewer'))" },
+	{ "created_at", "bigint NOT NULL" },
+	{ "updated_at", "bigint NOT NULL" },
+	{ NULL, NULL },
+};
+
+static const struct pol_col invitation_cols[] = {
+	{ "id", "text PRIMARY KEY" },
+	{ "tenant_id",
+	    "text NOT NULL REFERENCES tenants (id) ON DELETE CASCADE" },
+	{ "email", "text NOT NULL" },
+	{ "role",
+	    "text NOT NULL CHECK (role IN ('admin', 'billing', 'member', "
+	    "'viewer'))" },
+	{ "token_hash", "text NOT NULL UNIQUE" },
+	{ "invited_by", "text" },
+	{ "created_at", "bigint NOT NULL" },
+	{ "expires_at", "bigint NOT NULL" },
+	{ "accepted_at", "bigint" },
+	{ "revoked_at", "bigint" },
+	{ NULL, NULL },
+};
+
+static const struct pol_col service_key_cols[] = {
+	{ "id", "text PRIMARY KEY" },
+	{ "tenant_id",
+	    "text NOT NULL REFERENCES tenants (id) ON DELETE CASCADE" },
+	{ "name", "text NOT NULL" },
+	{ "prefix", "text NOT NULL UNIQUE" },
+	{ "secret_hash", "text NOT NULL" },
+	{ "permissions", "text NOT NULL DEFAULT '[]'" },
+	{ "created_by", "text" },
+	{ "created_at", "bigint NOT NULL" },
+	{ "last_used_at", "bigint" },
+	{ "expires_at", "bigint" },
+	{ "revoked_at", "bigint" },
+	{ NULL, NULL },
+};
+
+static const struct pol_col audit_cols[] = {
+	{ "id", "bigint PRIMARY KEY" },
+	{ "created_at", "bigint NOT NULL" },
+	{ "actor", "text NOT NULL" },
+	{ "tenant_id", "text" },
+	{ "action", "text NOT NULL" },
+	{ "target", "text" },
+	{ "request_id", "text" },
+	{ "address", "text" },
+	{ "detail", "text NOT NULL DEFAULT '{}'" },
+	{ "prev_hash", "text NOT NULL" },
+	{ "hash", "text NOT NULL" },
+	{ NULL, NULL },
+};
+
+/* In the caller's tenant with permission p (a string literal). */
+#define IN_TENANT(col, p) \
+	"($." col " = current_tenant() AND has_permission('" p "'))"
+
+/*
+ * The policies. Tenants: a member with tenants.read sees the tenant acted
+ * in; a user may create a tenant they own; tenants.write changes it,
+ * status 'deleted' included. Rows are never deleted through a view: the
+ * foreign-key cascade to memberships, invitations and service keys runs
+ * outside any policy object (the authorizer would refuse it), so purging a
+ * tenant is system code. Memberships: members.read/.write in the tenant, and
+ * a user sees and may leave (delete) their own membership. Invitations and
+ * service keys: their own permission pairs. Audit records: audit.read in
+ * the tenant, never written through a view (the audit chain appends as
+ * system code). A platform admin passes every policy.
+ */
+static const struct pol_table policies[] = {
+	{ "tenants", "p_tenants", "id", tenant_cols, NULL,
+	    "is_platform_admin() OR " IN_TENANT("id", "tenants.read"),
+	    "is_platform_admin() OR $.owner_id = current_user_id()",
+	    "is_platform_admin() OR " IN_TENANT("id", "tenants.write"), NULL },
+	{ "memberships", "p_memberships", "id", membership_cols,
+	    "UNIQUE (tenant_id, user_id)",
+	    "is_platform_admin() OR " IN_TENANT("tenant_id",
+	        "members.read") " OR $.user_id = current_user_id()",
+	    "is_platform_admin() OR " IN_TENANT("tenant_id", "members.write"),
+	    "is_platform_admin() OR " IN_TENANT("tenant_id", "members.write"),
+	    "is_platform_admin() OR " IN_TENANT("tenant_id",
+	        "members.write") " OR $.user_id = current_user_id()" },
+	{ "invitations", "p_invitations", "id", invitation_cols, NULL,
+	    "is_platform_admin() OR " IN_TENANT("tenant_id", "members.read"),
+	    "is_platform_admin() OR " IN_TENANT("tenant_id", "members.write"),
+	    "is_platform_admin() OR " IN_TENANT("tenant_id", "members.write"),
+	    "is_platform_admin() OR " IN_TENANT("tenant_id", "members.write") },
+	{ "service_keys", "p_service_keys", "id", service_key_cols, NULL,
+	    "is_platform_admin() OR " IN_TENANT(
+	        "tenant_id", "service_keys.read"),
+	    "is_platform_admin() OR " IN_TENANT(
+	        "tenant_id", "service_keys.write"),
+	    "is_platform_admin() OR " IN_TENANT(
+	        "tenant_id", "service_keys.write"),
+	    "is_platform_admin() OR " IN_TENANT(
+	        "tenant_id", "service_keys.write") },
+	{ "audit_logs", "v_audit_logs", "id", audit_cols, NULL,
+	    "is_platform_admin() OR " IN_TENANT("tenant_id", "audit.read"),
+	    NULL, NULL, NULL },
+};
+#define NPOLICIES (sizeof(policies) / sizeof(policies[0]))
+
+/*
+ * The tenant summary over the visible tenants (%s: the tenants relation).
+ * usage is 0 until billing lands (issue #4 builds no metering); last
+ * activity is the latest audit record of the tenant or its last change.
+ */
+static const char summary_sql[] =
+    "SELECT t.id AS id, t.slug AS slug, t.name AS name, t.plan AS plan, "
+    "t.status AS status, "
+    "(SELECT count(*) FROM memberships m WHERE m.tenant_id = t.id) "
+    "AS members_count, "
+    "0 AS usage, "
+    "CASE WHEN a.last > t.updated_at THEN a.last ELSE t.updated_at END "
+    "AS last_activity_at "
+    "FROM %s t LEFT JOIN (SELECT tenant_id, max(created_at) AS last "
+    "FROM audit_logs GROUP BY tenant_id) a ON a.tenant_id = t.id";
+#define SUMMARY_VIEW "v_tenant_summary"
+
+/* A connection's request context (owned by the connection). */
+struct lx_policy_state {
+	char *user_id; /* NULL: none */
+	char *tenant_id;
+	char *role;
+	char **perms; /* permission names */
+	int nperms;
+	int admin; /* platform admin */
+	int active; /* 1: a context is bound */
+	int auth_on; /* 1: the authorizer is installed */
+	int64_t changes; /* rows written through the policy views */
+	char prefix[24]; /* "lxp_<16 random hex>_": inner view names */
+};
+
+static void
+state_reset(struct lx_policy_state *p)
+{
+	int i;
+
+	lx_free(p->user_id);
+	lx_free(p->tenant_id);
+	lx_free(p->role);
+	for (i = 0; i < p->nperms; i++)
+		lx_free(p->perms[i]);
+	lx_free(p->perms);
+	p->user_id = p->tenant_id = p->role = NULL;
+	p->perms = NULL;
+	p->nperms = 0;
+	p->admin = 0;
+	p->active = 0;
+	p->changes = 0;
+}
+
+void
+lx_policy_state_free(struct lx_policy_state *p)
+{
+	if (p == NULL)
+		return;
+	state_reset(p);
+	lx_free(p);
+}
+
+/* The bound context of the connection a function runs on, or NULL. */
+static const struct lx_policy_state *
+fn_state(sqlite3_context *cx)
+{
+	struct lx_conn *c = sqlite3_user_data(cx);
+
+	return (c->pol != NULL && c->pol->active ? c->pol : NULL);
+}
+
+static void
+result_str(sqlite3_context *cx, const char *s)
+{
+	if (s == NULL)
+		sqlite3_result_null(cx);
+	else
+		sqlite3_result_text(cx, s, -1, SQLITE_TRANSIENT);
+}
+
+static void
+fn_user(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	const struct lx_policy_state *p = fn_state(cx);
+
+	(void)argc;
+	(void)argv;
+	result_str(cx, p != NULL ? p->user_id : NULL);
+}
+
+static void
+fn_tenant(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	const struct lx_policy_state *p = fn_state(cx);
+
+	(void)argc;
+	(void)argv;
+	result_str(cx, p != NULL ? p->tenant_id : NULL);
+}
+
+static void
+fn_role(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	const struct lx_policy_state *p = fn_state(cx);
+
+	(void)argc;
+	(void)argv;
+	result_str(cx, p != NULL ? p->role : NULL);
+}
+
+static void
+fn_admin(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	const struct lx_policy_state *p = fn_state(cx);
+
+	(void)argc;
+	(void)argv;
+	sqlite3_result_int(cx, p != NULL && p->admin);
+}
+
+static void
+fn_perm(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	const struct lx_policy_state *p = fn_state(cx);
+	const char *want = (const char *)sqlite3_value_text(argv[0]);
+	int i, yes = 0;
+
+	(void)argc;
+	if (p != NULL && p->admin)
+		yes = 1;
+	for (i = 0; p != NULL && want != NULL && !yes && i < p->nperms; i++)
+		yes = strcmp(p->perms[i], want) == 0;
+	sqlite3_result_int(cx, yes);
+}
+
+/* Called by the INSTEAD OF triggers once per row written. */
+static void
+fn_row(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	struct lx_conn *c = sqlite3_user_data(cx);
+
+	(void)argc;
+	(void)argv;
+	if (c->pol != NULL)
+		c->pol->changes++;
+	sqlite3_result_null(cx);
+}
+
+int
+lx_policy_conn_init(struct lx_conn *c)
+{
+	static const struct {
+		const char *name;
+		int nargs;
+		void (*fn)(sqlite3_context *, int, sqlite3_value **);
+	} fns[] = {
+		{ "current_user_id", 0, fn_user },
+		{ "current_tenant", 0, fn_tenant },
+		{ "current_tenant_role", 0, fn_role },
+		{ "is_platform_admin", 0, fn_admin },
+		{ "has_permission", 1, fn_perm },
+		{ "lx_policy_row", 0, fn_row },
+	};
+	size_t i;
+	int rc = SQLITE_OK;
+
+	/* Not deterministic: the answer changes with the bound context. */
+	for (i = 0; rc == SQLITE_OK && i < sizeof(fns) / sizeof(fns[0]); i++)
+		rc = sqlite3_create_function_v2(c->h, fns[i].name, fns[i].nargs,
+		    SQLITE_UTF8, c, fns[i].fn, NULL, NULL, NULL);
+	return (rc);
+}
+
+/* Appends pred with "$." replaced by prefix ("", "NEW.", "OLD."). */
+static void
+add_pred(struct lx_buf *b, const char *pred, const char *prefix)
+{
+	const char *s;
+
+	while ((s = strstr(pred, "$.")) != NULL) {
+		lx_buf_add(b, pred, (size_t)(s - pred));
+		lx_buf_adds(b, prefix);
+		pred = s + 2;
+	}
+	lx_buf_adds(b, pred);
+}
+
+/* Appends the column list, each name prefixed with prefix. */
+static void
+add_cols(struct lx_buf *b, const struct pol_table *t, const char *prefix)
+{
+	const struct pol_col *col;
+
+	for (col = t->cols; col->name != NULL; col++)
+		lx_buf_addf(
+		    b, "%s%s%s", col == t->cols ? "" : ", ", prefix, col->name);
+}
+
+/* "SELECT RAISE(ABORT, ...) WHERE NOT (pred);" for a trigger body. */
+static void
+add_raise(struct lx_buf *b, const struct pol_table *t, const char *what,
+    const char *pred, const char *prefix)
+{
+	lx_buf_addf(b,
+	    " SELECT RAISE(ABORT, 'policy violation: %s on %s') "
+	    "WHERE NOT coalesce((",
+	    what, t->table);
+	add_pred(b, pred, prefix);
+	lx_buf_adds(b, "), 0);");
+}
+
+/*
+ * The SQLite DDL of one table's TEMP views and INSTEAD OF triggers: the
+ * inner view <prefix><table> reads the table under the SELECT policy, the
+ * public view over it is what request code names; the triggers, on the
+ * public view, are named <prefix><table>_ins/_upd/_del. Only objects whose
+ * name starts with the connection's random prefix may touch the tables, so
+ * no CTE or alias written in request SQL can pass for one.
+ */
+static void
+sqlite_view(struct lx_buf *b, const struct pol_table *t, const char *pfx)
+{
+	const struct pol_col *col;
+
+	lx_buf_addf(b, "CREATE TEMP VIEW %s%s AS SELECT ", pfx, t->table);
+	add_cols(b, t, "");
+	lx_buf_addf(b, " FROM main.%s WHERE coalesce((", t->table);
+	add_pred(b, t->sel, "");
+	lx_buf_adds(b, "), 0);\n");
+	lx_buf_addf(b, "CREATE TEMP VIEW %s AS SELECT ", t->view);
+	add_cols(b, t, "");
+	lx_buf_addf(b, " FROM %s%s;\n", pfx, t->table);
+	if (t->ins != NULL) {
+		lx_buf_addf(b,
+		    "CREATE TEMP TRIGGER %s%s_ins INSTEAD OF INSERT ON %s "
+		    "BEGIN",
+		    pfx, t->table, t->view);
+		add_raise(b, t, "insert", t->ins, "NEW.");
+		lx_buf_addf(b, " INSERT INTO %s (", t->table);
+		add_cols(b, t, "");
+		lx_buf_adds(b, ") VALUES (");
+		add_cols(b, t, "NEW.");
+		lx_buf_adds(b, "); SELECT lx_policy_row(); END;\n");
+	}
+	if (t->upd != NULL) {
+		lx_buf_addf(b,
+		    "CREATE TEMP TRIGGER %s%s_upd INSTEAD OF UPDATE ON %s "
+		    "BEGIN",
+		    pfx, t->table, t->view);
+		add_raise(b, t, "update", t->upd, "OLD.");
+		add_raise(b, t, "update", t->upd, "NEW.");
+		lx_buf_addf(b, " UPDATE %s SET ", t->table);
+		for (col = t->cols; col->name != NULL; col++)
+			lx_buf_addf(b, "%s%s = NEW.%s",
+			    col == t->cols ? "" : ", ", col->name, col->name);
+		lx_buf_addf(b,
+		    " WHERE %s = OLD.%s; SELECT lx_policy_row(); END;\n",
+		    t->key, t->key);
+	}
+	if (t->del != NULL) {
+		lx_buf_addf(b,
+		    "CREATE TEMP TRIGGER %s%s_del INSTEAD OF DELETE ON %s "
+		    "BEGIN",
+		    pfx, t->table, t->view);
+		add_raise(b, t, "delete", t->del, "OLD.");
+		lx_buf_addf(b,
+		    " DELETE FROM %s WHERE %s = OLD.%s; SELECT "
+		    "lx_policy_row(); "
+		    "END;\n",
+		    t->table, t->key, t->key);
+	}
+}
+
+static const char sql_views_made[] =
+    "SELECT count(*) FROM sqlite_temp_master WHERE type = 'view' AND "
+    "name = '" SUMMARY_VIEW "'";
+
+/* Creates c's TEMP policy views unless they exist. */
+static int
+views_make(struct lx_conn *c, struct lx_err *err)
+{
+	struct lx_buf b;
+	sqlite3_stmt *st;
+	size_t i;
+	int rc, ret = -1;
+
+	lx_buf_init(&b);
+	if ((st = lx_conn_stmt(c, sql_views_made, err)) == NULL)
+		goto out;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_int(st, 0) > 0) {
+		sqlite3_reset(st);
+		ret = 0;
+		goto out;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW) {
+		lx_conn_error(c, rc, "policy views", err);
+		goto out;
+	}
+	/* All or nothing, inside the caller's transaction if one is open. */
+	lx_buf_adds(&b, "SAVEPOINT lx_policy_views;\n");
+	for (i = 0; i < NPOLICIES; i++)
+		sqlite_view(&b, &policies[i], c->pol->prefix);
+	lx_buf_addf(&b, "CREATE TEMP VIEW %ssummary AS ", c->pol->prefix);
+	lx_buf_addf(&b, summary_sql, "p_tenants");
+	lx_buf_addf(&b,
+	    ";\nCREATE TEMP VIEW " SUMMARY_VIEW " AS SELECT * FROM %ssummary;\n"
+	    "RELEASE lx_policy_views;\n",
+	    c->pol->prefix);
+	if ((rc = sqlite3_exec(c->h, b.data, NULL, NULL, NULL)) != SQLITE_OK) {
+		lx_conn_error(c, rc, "policy views", err);
+		(void)sqlite3_exec(c->h,
+		    "ROLLBACK TO lx_policy_views; RELEASE lx_policy_views",
+		    NULL, NULL, NULL);
+		goto out;
+	}
+	ret = 0;
+out:
+	lx_buf_cleanup(&b);
+	return (ret);
+}
+
+/* 1 if name is a table under policy. */
+static int
+is_policy_table(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < NPOLICIES; i++)
+		if (strcmp(policies[i].table, name) == 0)
+			return (1);
+	return (0);
+}
+
+/* 1 if name is one of c's inner policy views or triggers. */
+static int
+is_policy_object(const struct lx_conn *c, const char *name)
+{
+	const char *pfx = c->pol->prefix;
+
+	return (name != NULL && strncmp(name, pfx, strlen(pfx)) == 0);
+}
+
+/*
+ * The authorizer of a connection with a request context: tenant tables only
+ * through the policy objects, no schema changes, no ATTACH, no PRAGMA
+ * assignment. Runs at prepare time.
+ */
+static int
+authorize(void *arg, int action, const char *a1, const char *a2, const char *db,
+    const char *via)
+{
+	const struct lx_conn *c = arg;
+
+	switch (action) {
+	case SQLITE_READ:
+		/* The temp schema would name the inner views. */
+		if (db != NULL && strcmp(db, "temp") == 0 && a1 != NULL
+		    && strncmp(a1, "sqlite_", 7) == 0)
+			return (SQLITE_DENY);
+		/* FALLTHROUGH */
+	case SQLITE_UPDATE:
+	case SQLITE_INSERT:
+	case SQLITE_DELETE:
+		if (is_policy_table(a1) && !is_policy_object(c, via))
+			return (SQLITE_DENY);
+		return (SQLITE_OK);
+	case SQLITE_PRAGMA:
+		return (a2 == NULL ? SQLITE_OK : SQLITE_DENY);
+	case SQLITE_ATTACH:
+	case SQLITE_DETACH:
+	case SQLITE_ALTER_TABLE:
+	case SQLITE_CREATE_INDEX:
+	case SQLITE_CREATE_TABLE:
+	case SQLITE_CREATE_TEMP_INDEX:
+	case SQLITE_CREATE_TEMP_TABLE:
+	case SQLITE_CREATE_TEMP_TRIGGER:
+	case SQLITE_CREATE_TEMP_VIEW:
+	case SQLITE_CREATE_TRIGGER:
+	case SQLITE_CREATE_VIEW:
+	case SQLITE_CREATE_VTABLE:
+	case SQLITE_DROP_INDEX:
+	case SQLITE_DROP_TABLE:
+	case SQLITE_DROP_TEMP_INDEX:
+	case SQLITE_DROP_TEMP_TABLE:
+	case SQLITE_DROP_TEMP_TRIGGER:
+	case SQLITE_DROP_TEMP_VIEW:
+	case SQLITE_DROP_TRIGGER:
+	case SQLITE_DROP_VIEW:
+	case SQLITE_DROP_VTABLE:
+		return (SQLITE_DENY);
+	default:
+		return (SQLITE_OK);
+	}
+}
+
+static const char sql_role_perms[] =
+    "SELECT p.name FROM role_permissions rp "
+    "JOIN roles r ON r.id = rp.role_id "
+    "JOIN permissions p ON p.id = rp.permission_id WHERE r.name = ?1";
+
+/* Fills p's permissions from the role_permissions of role. */
+static int
+perms_of_role(struct lx_conn *c, struct lx_policy_state *p, const char *role,
+    struct lx_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = lx_conn_stmt(c, sql_role_perms, err)) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, role, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		p->perms = lx_realloc(
+		    p->perms, sizeof(*p->perms) * (size_t)(p->nperms + 1));
+		p->perms[p->nperms++] =
+		    lx_strdup((const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return (lx_conn_error(c, rc, "role permissions", err));
+	return (0);
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return (s != NULL ? lx_strdup(s) : NULL);
+}
+
+int
+lx_conn_set_context(
+    struct lx_conn *c, const struct lx_db_ctx *ctx, struct lx_err *err)
+{
+	struct lx_policy_state *p;
+	unsigned char rnd[8];
+	int i, ret = -1;
+
+	if (c->pol == NULL) {
+		c->pol = lx_calloc(1, sizeof(*c->pol));
+		randombytes_buf(rnd, sizeof(rnd));
+		memcpy(c->pol->prefix, "lxp_", 4);
+		sodium_bin2hex(c->pol->prefix + 4, 17, rnd, sizeof(rnd));
+		c->pol->prefix[20] = '_';
+	}
+	p = c->pol;
+	state_reset(p);
+	if (!p->auth_on && views_make(c, err) == -1)
+		goto out;
+	p->user_id = dup_or_null(ctx->user_id);
+	p->tenant_id = dup_or_null(ctx->tenant_id);
+	p->role = dup_or_null(ctx->role);
+	p->admin = ctx->platform_admin != 0;
+	if (ctx->perms != NULL) {
+		p->perms = lx_calloc(
+		    ctx->nperms > 0 ? (size_t)ctx->nperms : 1, sizeof(char *));
+		for (i = 0; i < ctx->nperms; i++)
+			if (ctx->perms[i] != NULL)
+				p->perms[p->nperms++] =
+				    lx_strdup(ctx->perms[i]);
+	} else if (ctx->role != NULL
+	    && perms_of_role(c, p, ctx->role, err) == -1)
+		goto out;
+	if (!p->auth_on) {
+		/* Expires c's prepared statements: they re-prepare under it. */
+		sqlite3_set_authorizer(c->h, authorize, c);
+		p->auth_on = 1;
+	}
+	p->active = 1;
+	ret = 0;
+out:
+	if (ret == -1)
+		lx_conn_clear_context(c);
+	return (ret);
+}
+
+void
+lx_conn_clear_context(struct lx_conn *c)
+{
+	if (c->pol == NULL)
+		return;
+	state_reset(c->pol);
+	if (c->pol->auth_on) {
+		sqlite3_set_authorizer(c->h, NULL, NULL);
+		c->pol->auth_on = 0;
+	}
+}
+
+int
+lx_conn_has_context(struct lx_conn *c)
+{
+	return (c->pol != NULL && c->pol->active);
+}
+
+int64_t
+lx_conn_policy_changes(struct lx_conn *c)
+{
+	int64_t n;
+
+	if (c->pol == NULL)
+		return (0);
+	n = c->pol->changes;
+	c->pol->changes = 0;
+	return (n);
+}
+
+/* The PostgreSQL context functions: the request's settings app.user_id,
+ * app.tenant_id, app.role, app.permissions (comma-separated) and
+ * app.platform_admin, set per transaction with set_config(..., true). */
+static const char pg_functions[] =
+    "CREATE FUNCTION current_user_id() RETURNS text LANGUAGE sql STABLE\n"
+    "    AS $$ SELECT nullif(current_setting('app.user_id', true), '') $$;\n"
+    "CREATE FUNCTION current_tenant() RETURNS text LANGUAGE sql STABLE\n"
+    "    AS $$ SELECT nullif(current_setting('app.tenant_id', true), '') "
+    "$$;\n"
+    "CREATE FUNCTION current_tenant_role() RETURNS text LANGUAGE sql "
+    "STABLE\n"
+    "    AS $$ SELECT nullif(current_setting('app.role', true), '') $$;\n"
+    "CREATE FUNCTION is_platform_admin() RETURNS boolean LANGUAGE sql "
+    "STABLE\n"
+    "    AS $$ SELECT coalesce(current_setting('app.platform_admin', "
+    "true), '')\n"
+    "        IN ('1', 'on', 'true') $$;\n"
+    "CREATE FUNCTION has_permission(p text) RETURNS boolean LANGUAGE sql "
+    "STABLE\n"
+    "    AS $$ SELECT is_platform_admin() OR p = ANY (string_to_array(\n"
+    "        coalesce(current_setting('app.permissions', true), ''), ',')) "
+    "$$;\n";
+
+/* One table of the mirror: DDL, RLS, its policies and its view. */
+static void
+pg_table(struct lx_buf *b, const struct pol_table *t)
+{
+	const struct pol_col *col;
+
+	lx_buf_addf(b, "\nCREATE TABLE %s (\n", t->table);
+	for (col = t->cols; col->name != NULL; col++)
+		lx_buf_addf(b, "\t%s %s%s\n", col->name, col->pg,
+		    col[1].name != NULL || t->pg_extra != NULL ? "," : "");
+	if (t->pg_extra != NULL)
+		lx_buf_addf(b, "\t%s\n", t->pg_extra);
+	lx_buf_adds(b, ");\n");
+	lx_buf_addf(b, "ALTER TABLE %s ENABLE ROW LEVEL SECURITY;\n", t->table);
+	lx_buf_addf(b, "CREATE POLICY %s_select ON %s FOR SELECT\n    USING (",
+	    t->table, t->table);
+	add_pred(b, t->sel, "");
+	lx_buf_adds(b, ");\n");
+	if (t->ins != NULL) {
+		lx_buf_addf(b,
+		    "CREATE POLICY %s_insert ON %s FOR INSERT\n"
+		    "    WITH CHECK (",
+		    t->table, t->table);
+		add_pred(b, t->ins, "");
+		lx_buf_adds(b, ");\n");
+	}
+	if (t->upd != NULL) {
+		lx_buf_addf(b,
+		    "CREATE POLICY %s_update ON %s FOR UPDATE\n    USING (",
+		    t->table, t->table);
+		add_pred(b, t->upd, "");
+		lx_buf_adds(b, ")\n    WITH CHECK (");
+		add_pred(b, t->upd, "");
+		lx_buf_adds(b, ");\n");
+	}
+	if (t->del != NULL) {
+		lx_buf_addf(b,
+		    "CREATE POLICY %s_delete ON %s FOR DELETE\n    USING (",
+		    t->table, t->table);
+		add_pred(b, t->del, "");
+		lx_buf_adds(b, ");\n");
+	}
+	/* The same view names as SQLite, so request SQL runs on both. */
+	lx_buf_addf(b,
+	    "CREATE VIEW %s WITH (security_invoker = true) AS\n    SELECT ",
+	    t->view);
+	add_cols(b, t, "");
+	lx_buf_addf(b, " FROM %s;\n", t->table);
+}
+
+int
+lx_policy_export_postgres(FILE *f)
+{
+	struct lx_buf b;
+	size_t i;
+	int ret = -1;
+
+	lx_buf_init(&b);
+	lx_buf_adds(&b,
+	    "-- Luxima tenant tables and row-level security policies for the\n"
+	    "-- PostgreSQL mirror, generated from storage/policy.c (the same\n"
+	    "-- declarations the SQLite policy views come from). The owner of\n"
+	    "-- these tables (system code) is not subject to the policies;\n"
+	    "-- request roles must be neither superuser nor BYPASSRLS and set\n"
+	    "-- app.user_id, app.tenant_id, app.role, app.permissions and\n"
+	    "-- app.platform_admin per transaction (set_config(..., true)).\n"
+	    "-- users are not mirrored here: user ids are plain text.\n"
+	    "BEGIN;\n");
+	lx_buf_adds(&b, pg_functions);
+	for (i = 0; i < NPOLICIES; i++)
+		pg_table(&b, &policies[i]);
+	lx_buf_adds(&b,
+	    "\n-- usage is 0 until billing lands.\n"
+	    "CREATE VIEW " SUMMARY_VIEW " WITH (security_invoker = true) AS\n"
+	    "    ");
+	lx_buf_addf(&b, summary_sql, "tenants");
+	lx_buf_adds(&b, ";\nCOMMIT;\n");
+	if (fwrite(b.data, 1, b.len, f) == b.len && fflush(f) == 0)
+		ret = 0;
+	lx_buf_cleanup(&b);
+	return (ret);
+}
