@@ -1,6 +1,8 @@
 /*
- * luxima migrate status|up: shows each compiled-in migration as applied,
- * pending or CHANGED, or applies the pending ones (storage/migrate.c).
+ * luxima migrate status|up|export-postgres: shows each compiled-in
+ * migration as applied, pending or CHANGED, applies the pending ones
+ * (storage/migrate.c), or prints the PostgreSQL mirror of the tenant tables
+ * with their row-level security policies (storage/policy.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -8,11 +10,14 @@
 
 #include "cli.h"
 
-static const char usage[] = "status|up\n\n"
-                            "  status  list migrations: applied, pending or "
-                            "CHANGED (exit 1 if any changed)\n"
-                            "  up      apply the pending migrations, each in "
-                            "one transaction";
+static const char usage[] =
+    "status|up|export-postgres\n\n"
+    "  status           list migrations: applied, pending or CHANGED (exit "
+    "1 if any changed)\n"
+    "  up               apply the pending migrations, each in one "
+    "transaction\n"
+    "  export-postgres  print the PostgreSQL DDL of the tenant tables and "
+    "their row-level security policies (no database needed)";
 
 static int
 migrate_status(struct lx_db *db)
@@ -69,9 +74,19 @@ cmd_migrate(int argc, char **argv)
 	    != 0)
 		return (rc == 1 ? 0 : 2);
 	if (npos != 1
-	    || (strcmp(pos[0], "status") != 0 && strcmp(pos[0], "up") != 0)) {
+	    || (strcmp(pos[0], "status") != 0 && strcmp(pos[0], "up") != 0
+	        && strcmp(pos[0], "export-postgres") != 0)) {
 		fprintf(stderr,
-		    "luxima migrate: expected 'status' or 'up' (see --help)\n");
+		    "luxima migrate: expected 'status', 'up' or "
+		    "'export-postgres' (see --help)\n");
+		goto out;
+	}
+	if (strcmp(pos[0], "export-postgres") == 0) {
+		ret = 0;
+		if (lx_policy_export_postgres(stdout) == -1) {
+			perror("luxima: migrate export-postgres");
+			ret = 1;
+		}
 		goto out;
 	}
 	up = strcmp(pos[0], "up") == 0;
