@@ -17,14 +17,18 @@
  * OLD.col in the INSTEAD OF triggers).
  *
  * SQLite: every connection registers the context functions (user data: the
- * connection; they read its own state, so no lock). Binding a request
- * context creates, once per connection, TEMP views p_<table> (rows the
- * SELECT policy admits) with INSTEAD OF triggers that RAISE on a policy
- * violation, plus v_audit_logs and v_tenant_summary, and installs an
- * authorizer that denies any access to a tenant table unless it comes
- * through one of those views or triggers (the authorizer's fourth argument),
- * and denies schema changes, ATTACH and PRAGMA assignments. System code
- * (no context) has no authorizer and sees the tables as they are.
+ * connection; they read its own state, so no lock and no global). Binding a
+ * request context creates, once per connection, TEMP views: an inner view
+ * per table named with a random per-connection prefix ("lxp_<hex>_") that
+ * reads the table under its SELECT policy, the public view p_<table> (or
+ * v_audit_logs) over it with INSTEAD OF triggers (same prefix) that RAISE
+ * on a policy violation, and v_tenant_summary. It then installs an
+ * authorizer that denies any access to a tenant table unless the innermost
+ * view or trigger behind it (the authorizer's fourth argument) carries the
+ * prefix, so no CTE or alias in request SQL can pass for one; it also
+ * denies schema changes, ATTACH, PRAGMA assignments and reading the temp
+ * schema (which would name the prefix). System code (no context) has no
+ * authorizer and sees the tables as they are.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -647,8 +651,14 @@ lx_conn_set_context(
 	p->active = 1;
 	ret = 0;
 out:
-	if (ret == -1)
-		lx_conn_clear_context(c);
+	if (ret == -1) {
+		/* Fail closed: no context, but the tables stay guarded. */
+		state_reset(p);
+		if (!p->auth_on) {
+			sqlite3_set_authorizer(c->h, authorize, c);
+			p->auth_on = 1;
+		}
+	}
 	return (ret);
 }
 

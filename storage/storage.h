@@ -2,8 +2,9 @@
  * The encrypted store: opening the SQLCipher database in the data folder
  * with a key from the environment (never the command line), one connection
  * per thread with a prepared-statement cache, transactions, the migration
- * runner and seeds. The durable job queue lives in jobs.h, the audit chain
- * in modules/audit/audit.h.
+ * runner and seeds, and the tenant policies (request contexts bound to a
+ * connection, policy views, the PostgreSQL export). The durable job queue
+ * lives in jobs.h, the audit chain in modules/audit/audit.h.
  */
 #ifndef LX_STORAGE_H
 #define LX_STORAGE_H
@@ -119,11 +120,11 @@ int lx_seed_run(struct lx_db *db, const char *set, struct lx_err *err);
 /* --- tenant policies (storage/policy.c) --- */
 /*
  * Who a request acts as. Bound to a connection, it makes the SQL functions
- * current_user_id(), current_tenant(), current_role(), has_permission(p)
- * and is_platform_admin() answer for it, and turns the connection's
- * authorizer on: the tenant tables are then reachable only through the
- * policy views (p_tenants, p_memberships, p_invitations, p_service_keys,
- * v_audit_logs, v_tenant_summary).
+ * current_user_id(), current_tenant(), current_tenant_role(),
+ * has_permission(p) and is_platform_admin() answer for it, and turns the
+ * connection's authorizer on: the tenant tables are then reachable only
+ * through the policy views (p_tenants, p_memberships, p_invitations,
+ * p_service_keys, v_audit_logs, v_tenant_summary).
  */
 struct lx_db_ctx {
 	const char *user_id; /* the caller; NULL for none (service key) */
@@ -140,8 +141,11 @@ struct lx_db_ctx {
  * from role_permissions. Creates c's policy views on first use and installs
  * the authorizer; switching from no context to a context re-prepares c's
  * cached statements once (SQLite expires them when the authorizer changes),
- * switching between contexts does not. Per connection, no lock taken.
- * Returns 0, or -1 with err (no context bound then).
+ * switching between contexts does not. Bind it before opening the
+ * request's transaction: the views are TEMP objects a rollback would undo.
+ * Per connection, no lock taken. Returns 0, or -1 with err; c then fails
+ * closed (no context, tenant tables still denied) until
+ * lx_conn_clear_context.
  */
 int lx_conn_set_context(
     struct lx_conn *c, const struct lx_db_ctx *ctx, struct lx_err *err);

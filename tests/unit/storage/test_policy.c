@@ -321,11 +321,41 @@ test_viewer_and_admin(void)
 	lx_db_close(db);
 }
 
+static void
+test_failure_fails_closed(void)
+{
+	struct lx_db_ctx ctx;
+	struct lx_conn *c;
+	struct lx_db *db;
+	struct lx_err err;
+
+	if ((db = setup("policy_fail", &c)) == NULL)
+		return;
+	/* The role's permissions cannot be read: binding fails. */
+	CHECK(
+	    lx_conn_exec(c, "ALTER TABLE role_permissions RENAME TO rp_x", &err)
+	    == 0);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.user_id = "ub";
+	ctx.tenant_id = TB;
+	ctx.role = "owner";
+	lx_err_clear(&err);
+	CHECK(lx_conn_set_context(c, &ctx, &err) == -1);
+	CHECK(err.detail[0] != '\0');
+	CHECK(lx_conn_has_context(c) == 0);
+	CHECK(run(c, "SELECT * FROM tenants") == SQLITE_AUTH);
+	CHECK(st_int(c, "SELECT count(*) FROM p_tenants") == 0);
+	lx_conn_clear_context(c);
+	CHECK(st_int(c, "SELECT count(*) FROM tenants") == 2);
+	lx_db_close(db);
+}
+
 int
 main(void)
 {
 	RUN(test_base_tables_fail_closed);
 	RUN(test_views_scope_to_tenant);
 	RUN(test_viewer_and_admin);
+	RUN(test_failure_fails_closed);
 	return (lxtest_done());
 }
