@@ -138,7 +138,7 @@ static const struct pol_col audit_cols[] = {
 
 /*
  * The policies. Tenants: a member with tenants.read sees the tenant acted
- * in; a user may create a tenant they own; tenants.write changes it,
+ * in, and a user sees the tenants they belong to (GET /tenants); a user may create a tenant they own; tenants.write changes it,
  * status 'deleted' included. Rows are never deleted through a view: the
  * foreign-key cascade to memberships, invitations and service keys runs
  * outside any policy object (the authorizer would refuse it), so purging a
@@ -150,7 +150,10 @@ static const struct pol_col audit_cols[] = {
  */
 static const struct pol_table policies[] = {
 	{ "tenants", "p_tenants", "id", tenant_cols, NULL,
-	    "is_platform_admin() OR " IN_TENANT("id", "tenants.read"),
+	    "is_platform_admin() OR " IN_TENANT("id",
+	        "tenants.read") " OR "
+	                        "$.id IN (SELECT tenant_id FROM memberships "
+	                        "WHERE user_id = current_user_id())",
 	    "is_platform_admin() OR $.owner_id = current_user_id()",
 	    "is_platform_admin() OR " IN_TENANT("id", "tenants.write"), NULL },
 	{ "memberships", "p_memberships", "id", membership_cols,

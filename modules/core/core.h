@@ -2,7 +2,8 @@
  * The HTTP core: the module and route descriptors every module exports, the
  * request and response handed to handlers, and the server that alone talks
  * to civetweb. The core runs its checks in a fixed order before a handler:
- * route (404) -> method (405 + Allow) -> size (413) -> identity -> content
+ * route (404) -> method (405 + Allow) -> size (413) -> identity -> tenant
+ * and permission (404/403, binding the policy context) -> content
  * type (415) -> JSON parse (400) -> schema validation (422) -> handler. Every
  * failure leaves as application/problem+json (RFC 9457).
  *
@@ -34,16 +35,65 @@ struct cJSON;
 
 /*
  * What identity a route needs; the core checks it before the handler runs,
- * handlers never parse tokens. NEED_USER and NEED_PLATFORM_ADMIN take a
- * bearer access token, checked by the authenticator a module registers
- * (lx_server_set_authenticator). Later values, e.g. NEED_SERVICE_KEY and
- * NEED_PERM(p) encoded as (NEED_TENANT_PERM | p << 8), add a case in
- * core_server.c's check_identity().
+ * handlers never parse tokens or re-check roles. NEED_USER and above take
+ * a bearer access token, checked by the authenticator a module registers
+ * (lx_server_set_authenticator). A need is a kind in its low byte and, for
+ * the tenant kinds, a permission (enum lx_perm) above it:
+ *
+ *   NEED_USER_CTX        NEED_USER; the request runs under a policy context
+ *                        with the user and no tenant (GET /tenants)
+ *   NEED_TENANT_PERM(p)  NEED_USER, the tenant is the {id} path parameter,
+ *                        the caller is a member holding p (or a platform
+ *                        admin); the request runs under that tenant's
+ *                        context. Non-members and unknown or deleted
+ *                        tenants get 404 "not_found", members without p
+ *                        403 "forbidden".
+ *
+ * Service keys and the X-Tenant-Id rule add kinds here and a case in
+ * core_server.c's check_tenant().
  */
 enum lx_need {
 	NEED_ANON = 0, /* anyone */
 	NEED_USER = 1, /* a valid access token (401 otherwise) */
 	NEED_PLATFORM_ADMIN = 2, /* NEED_USER and platform_admin (else 403) */
+	NEED_USER_CTX = 3, /* NEED_USER + a user-only policy context */
+	NEED_TENANT = 4, /* kind of NEED_TENANT_PERM(p); use the macro */
+};
+
+/* Tenant permissions, as seeded in migrations/seeds/roles_default.sql. */
+enum lx_perm {
+	PERM_NONE = 0,
+	PERM_TENANTS_READ,
+	PERM_TENANTS_WRITE,
+	PERM_MEMBERS_READ,
+	PERM_MEMBERS_WRITE,
+	PERM_BILLING_READ,
+	PERM_BILLING_WRITE,
+	PERM_PLUGINS_READ,
+	PERM_PLUGINS_WRITE,
+	PERM_FUNCTIONS_READ,
+	PERM_FUNCTIONS_WRITE,
+	PERM_AUDIT_READ,
+	PERM_AUDIT_WRITE,
+	PERM_SERVICE_KEYS_READ,
+	PERM_SERVICE_KEYS_WRITE,
+	PERM__COUNT
+};
+
+#define NEED_TENANT_PERM(p) ((enum lx_need)(NEED_TENANT | ((unsigned)(p) << 8)))
+#define LX_NEED_KIND(n) ((unsigned)(n)&0xffu)
+#define LX_NEED_PERM(n) ((enum lx_perm)((unsigned)(n) >> 8))
+
+/* The permission's name ("members.write"), or NULL for PERM_NONE or an
+ * unknown value. */
+const char *lx_perm_name(enum lx_perm p);
+
+/* The tenant a request acts in (NEED_TENANT_PERM routes), set by the core
+ * after the membership check; zero otherwise. */
+struct lx_tenant_ctx {
+	char id[40]; /* tenants.id, "" for none */
+	char role[16]; /* the caller's tenant role, "" if none (an admin) */
+	int platform_admin; /* 1: acting as platform admin */
 };
 
 /* Who made a request, filled by the core from the bearer token before the
@@ -106,6 +156,7 @@ struct lx_req {
 	const char *remote_addr;
 	const struct lx_route *route;
 	struct lx_identity ident; /* the caller, for NEED_USER and above */
+	struct lx_tenant_ctx tenant; /* for NEED_TENANT_PERM routes */
 	struct lx_conn *db; /* the worker thread's connection */
 	struct lx_server *srv; /* the running server */
 	void *mg; /* civetweb connection (core only) */

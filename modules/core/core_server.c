@@ -484,7 +484,10 @@ check_identity(struct lx_server *srv, const struct lx_route *rt,
 
 	if (rt->need == NEED_ANON)
 		return (0);
-	if (rt->need != NEED_USER && rt->need != NEED_PLATFORM_ADMIN)
+	if (rt->need != NEED_USER && rt->need != NEED_PLATFORM_ADMIN
+	    && rt->need != NEED_USER_CTX
+	    && (LX_NEED_KIND(rt->need) != NEED_TENANT
+	        || lx_perm_name(LX_NEED_PERM(rt->need)) == NULL))
 		return (lx_err_set(err, 500, "internal_error",
 		    "route %s needs an identity the core does not know",
 		    rt->path));
@@ -518,6 +521,132 @@ check_identity(struct lx_server *srv, const struct lx_route *rt,
 		return (lx_err_set(err, 403, "forbidden",
 		    "this route is for platform administrators"));
 	return (0);
+}
+
+const char *
+lx_perm_name(enum lx_perm p)
+{
+	static const char *const names[PERM__COUNT] = {
+		[PERM_TENANTS_READ] = "tenants.read",
+		[PERM_TENANTS_WRITE] = "tenants.write",
+		[PERM_MEMBERS_READ] = "members.read",
+		[PERM_MEMBERS_WRITE] = "members.write",
+		[PERM_BILLING_READ] = "billing.read",
+		[PERM_BILLING_WRITE] = "billing.write",
+		[PERM_PLUGINS_READ] = "plugins.read",
+		[PERM_PLUGINS_WRITE] = "plugins.write",
+		[PERM_FUNCTIONS_READ] = "functions.read",
+		[PERM_FUNCTIONS_WRITE] = "functions.write",
+		[PERM_AUDIT_READ] = "audit.read",
+		[PERM_AUDIT_WRITE] = "audit.write",
+		[PERM_SERVICE_KEYS_READ] = "service_keys.read",
+		[PERM_SERVICE_KEYS_WRITE] = "service_keys.write",
+	};
+
+	if ((unsigned)p >= PERM__COUNT)
+		return (NULL);
+	return (names[p]);
+}
+
+/* The tenant's status and the user's role in it (system code: no context
+ * is bound yet). */
+static const char sql_tenant_member[] =
+    "SELECT t.status, (SELECT m.role FROM memberships m "
+    "WHERE m.tenant_id = t.id AND m.user_id = ?2) FROM tenants t "
+    "WHERE t.id = ?1";
+static const char sql_role_has[] =
+    "SELECT count(*) FROM role_permissions rp "
+    "JOIN roles r ON r.id = rp.role_id "
+    "JOIN permissions p ON p.id = rp.permission_id "
+    "WHERE r.name = ?1 AND p.name = ?2";
+
+/*
+ * Tenant and permission, after identity: for NEED_TENANT_PERM(p) the tenant
+ * is the {id} path parameter; a caller who is not a member (or a tenant
+ * that does not exist or is deleted) gets 404, never 403, so existence
+ * does not leak; a member without p gets 403 naming p. Platform admins act
+ * on any live tenant. Then binds the policy context to c (NEED_USER_CTX:
+ * the user and no tenant). The caller clears it after the response.
+ */
+static int
+check_tenant(const struct lx_route *rt, struct lx_req *req, struct lx_conn *c,
+    struct lx_err *err)
+{
+	struct lx_db_ctx ctx;
+	sqlite3_stmt *st;
+	const char *id, *perm, *status, *role;
+	int rc, found = 0, has = 0;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.user_id = req->ident.user_id;
+	ctx.platform_admin = req->ident.platform_admin;
+	if (rt->need == NEED_USER_CTX)
+		return (lx_conn_set_context(c, &ctx, err));
+	if (LX_NEED_KIND(rt->need) != NEED_TENANT)
+		return (0);
+	perm = lx_perm_name(LX_NEED_PERM(rt->need));
+	id = lx_req_param(req, "id");
+	if (id == NULL || perm == NULL)
+		return (lx_err_set(err, 500, "internal_error",
+		    "route %s names no tenant {id} or permission", rt->path));
+	if (strlen(id) >= sizeof(req->tenant.id))
+		return (lx_err_set(err, 404, "not_found", "no such tenant"));
+	if ((st = lx_conn_stmt(c, sql_tenant_member, err)) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, req->ident.user_id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		status = (const char *)sqlite3_column_text(st, 0);
+		role = (const char *)sqlite3_column_text(st, 1);
+		found = status != NULL && strcmp(status, "deleted") != 0
+		    && (role != NULL || req->ident.platform_admin);
+		if (found && role != NULL)
+			snprintf(req->tenant.role, sizeof(req->tenant.role),
+			    "%s", role);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return (lx_conn_error(c, rc, "tenant membership", err));
+	if (!found) {
+		memset(&req->tenant, 0, sizeof(req->tenant));
+		return (lx_err_set(err, 404, "not_found", "no such tenant"));
+	}
+	if (req->tenant.role[0] != '\0') {
+		if ((st = lx_conn_stmt(c, sql_role_has, err)) == NULL)
+			return (-1);
+		sqlite3_bind_text(st, 1, req->tenant.role, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, perm, -1, SQLITE_STATIC);
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			has = sqlite3_column_int(st, 0) > 0;
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (rc != SQLITE_ROW)
+			return (lx_conn_error(c, rc, "role permission", err));
+	}
+	if (!has && !req->ident.platform_admin)
+		return (lx_err_set(err, 403, "forbidden",
+		    "this needs the permission %s in the tenant", perm));
+	snprintf(req->tenant.id, sizeof(req->tenant.id), "%s", id);
+	req->tenant.platform_admin = req->ident.platform_admin;
+	ctx.tenant_id = req->tenant.id;
+	ctx.role = req->tenant.role[0] != '\0' ? req->tenant.role : NULL;
+	return (lx_conn_set_context(c, &ctx, err));
+}
+
+/* Ends a request's use of its connection: a transaction a handler left
+ * open is rolled back and the policy context unbound. */
+static void
+conn_release(struct lx_conn *c)
+{
+	if (c == NULL)
+		return;
+	if (lx_conn_in_tx(c)) {
+		lx_log(LX_LOG_ERROR, "a handler left a transaction open");
+		lx_conn_rollback(c);
+	}
+	if (lx_conn_has_context(c))
+		lx_conn_clear_context(c);
 }
 
 /* Reads the body into w->in: at most max bytes, else 413. */
@@ -636,7 +765,13 @@ dispatch(struct lx_server *srv, struct worker *w, struct mg_connection *conn,
 	memcpy(req.param_values, m.param_values, sizeof(req.param_values));
 	if (check_identity(srv, rt, &req, oc, &err) == -1)
 		goto fail;
-	/* 5-7. content type, JSON, schema: bodies of POST, PUT, PATCH, and
+	/* 5. tenant and permission, binding the policy context */
+	if (w->conn == NULL)
+		w->conn = lx_db_conn(srv->db);
+	req.db = w->conn;
+	if (check_tenant(rt, &req, req.db, &err) == -1)
+		goto fail;
+	/* 6-8. content type, JSON, schema: bodies of POST, PUT, PATCH, and
 	 * of DELETE where the route declares one */
 	has_body = ri->content_length > 0
 	    || (ri->content_length < 0
@@ -664,19 +799,18 @@ dispatch(struct lx_server *srv, struct worker *w, struct mg_connection *conn,
 				goto fail;
 		}
 	}
-	/* 8. handler */
-	if (w->conn == NULL)
-		w->conn = lx_db_conn(srv->db);
-	req.db = w->conn;
+	/* 9. handler */
 	if (rt->handler(&req, &w->resp, &err) == -1) {
 		cJSON_Delete(req.body);
 		req.body = NULL;
 		goto fail;
 	}
 	cJSON_Delete(req.body);
+	conn_release(req.db);
 	return (w->resp.status ? w->resp.status : 200);
 
 fail:
+	conn_release(req.db);
 	if (err.status < 400 || err.status > 599)
 		err.status = 500;
 	if (err.status >= 500 && err.status != 503) {
