@@ -8,11 +8,13 @@
 #include "auth.h"
 #include "core.h"
 #include "mail.h"
+#include "tenants.h"
 
 const struct lx_module *const lx_modules[] = {
 	&lx_core_module,
 	&auth_module,
 	&gotrue_module, /* after auth: uses its keys and settings */
 	&mail_module,
+	&tenants_module,
 	NULL,
 };

@@ -1,0 +1,344 @@
+/*
+ * Tenant statements, all through the policy views (p_tenants,
+ * p_memberships) of the request's context: the authorizer refuses the base
+ * tables anyway. users is not a tenant table and is read directly.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "auth.h"
+#include "tenants.h"
+
+#define TENANT_COLS \
+	"t.id, t.slug, t.name, t.owner_id, t.plan, t.status, t.created_at, " \
+	"t.updated_at"
+
+static void
+col_copy(sqlite3_stmt *st, int i, char *out, size_t len)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+
+	snprintf(out, len, "%s", s != NULL ? s : "");
+}
+
+static void
+tenant_row(sqlite3_stmt *st, struct tenant *t)
+{
+	col_copy(st, 0, t->id, sizeof(t->id));
+	col_copy(st, 1, t->slug, sizeof(t->slug));
+	col_copy(st, 2, t->name, sizeof(t->name));
+	col_copy(st, 3, t->owner_id, sizeof(t->owner_id));
+	col_copy(st, 4, t->plan, sizeof(t->plan));
+	col_copy(st, 5, t->status, sizeof(t->status));
+	t->created_at = sqlite3_column_int64(st, 6);
+	t->updated_at = sqlite3_column_int64(st, 7);
+	col_copy(st, 8, t->role, sizeof(t->role));
+}
+
+static void
+finish(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+static const char sql_list_mine[] =
+    "SELECT " TENANT_COLS ", m.role FROM p_tenants t "
+    "JOIN p_memberships m ON m.tenant_id = t.id "
+    "AND m.user_id = current_user_id() "
+    "WHERE t.status != 'deleted' AND t.id > ?1 ORDER BY t.id LIMIT ?2";
+
+int
+tenants_store_list_mine(struct lx_conn *c, const char *after, int limit,
+    struct tenant *out, int *n, struct lx_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*n = 0;
+	if ((st = lx_conn_stmt(c, sql_list_mine, err)) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, after, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < limit)
+		tenant_row(st, &out[(*n)++]);
+	finish(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return (lx_conn_error(c, rc, "list tenants", err));
+	return (0);
+}
+
+static const char sql_insert[] =
+    "INSERT INTO p_tenants (id, slug, name, owner_id, plan, status, "
+    "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6, ?6)";
+
+/* A unique violation on slug is the client's 409, not a server fault. */
+static int
+slug_error(struct lx_conn *c, int rc, const char *what, struct lx_err *err)
+{
+	if (sqlite3_extended_errcode(lx_conn_sqlite(c))
+	    == SQLITE_CONSTRAINT_UNIQUE)
+		return (lx_err_set(err, 409, "slug_taken",
+		    "another tenant already uses this slug"));
+	return (lx_conn_error(c, rc, what, err));
+}
+
+int
+tenants_store_insert(
+    struct lx_conn *c, const struct tenant *t, struct lx_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = lx_conn_stmt(c, sql_insert, err)) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, t->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, t->slug, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, t->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, t->owner_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, t->plan, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, t->created_at);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		slug_error(c, rc, "insert tenant", err);
+	finish(st);
+	return (rc == SQLITE_DONE ? 0 : -1);
+}
+
+static const char sql_get[] =
+    "SELECT " TENANT_COLS ", coalesce(current_tenant_role(), '') "
+    "FROM p_tenants t WHERE t.id = ?1 AND t.status != 'deleted'";
+
+int
+tenants_store_get(
+    struct lx_conn *c, const char *id, struct tenant *out, struct lx_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = lx_conn_stmt(c, sql_get, err)) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		tenant_row(st, out);
+	finish(st);
+	if (rc == SQLITE_DONE)
+		return (lx_err_set(err, 404, "not_found", "no such tenant"));
+	if (rc != SQLITE_ROW)
+		return (lx_conn_error(c, rc, "read tenant", err));
+	return (0);
+}
+
+static const char sql_update[] =
+    "UPDATE p_tenants SET name = ?2, slug = ?3, status = ?4, "
+    "updated_at = ?5 WHERE id = ?1";
+
+int
+tenants_store_update(
+    struct lx_conn *c, const struct tenant *t, struct lx_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = lx_conn_stmt(c, sql_update, err)) == NULL)
+		return (-1);
+	(void)lx_conn_policy_changes(c);
+	sqlite3_bind_text(st, 1, t->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, t->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, t->slug, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, t->status, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, t->updated_at);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		slug_error(c, rc, "update tenant", err);
+	finish(st);
+	if (rc != SQLITE_DONE)
+		return (-1);
+	if (lx_conn_policy_changes(c) != 1)
+		return (lx_err_set(err, 404, "not_found", "no such tenant"));
+	return (0);
+}
+
+static const char sql_members[] =
+    "SELECT m.user_id, u.email, m.role, m.created_at FROM p_memberships m "
+    "JOIN users u ON u.id = m.user_id "
+    "WHERE m.tenant_id = current_tenant() AND m.user_id > ?1 "
+    "ORDER BY m.user_id LIMIT ?2";
+
+int
+tenants_store_members(struct lx_conn *c, const char *after, int limit,
+    struct member *out, int *n, struct lx_err *err)
+{
+	sqlite3_stmt *st;
+	struct member *m;
+	int rc;
+
+	*n = 0;
+	if ((st = lx_conn_stmt(c, sql_members, err)) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, after, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < limit) {
+		m = &out[(*n)++];
+		col_copy(st, 0, m->user_id, sizeof(m->user_id));
+		col_copy(st, 1, m->email, sizeof(m->email));
+		col_copy(st, 2, m->role, sizeof(m->role));
+		m->created_at = sqlite3_column_int64(st, 3);
+	}
+	finish(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return (lx_conn_error(c, rc, "list members", err));
+	return (0);
+}
+
+static const char sql_user_by_id[] = "SELECT id FROM users WHERE id = ?1";
+static const char sql_user_by_email[] = "SELECT id FROM users WHERE email = ?1";
+
+int
+tenants_store_user(struct lx_conn *c, const char *user_id, const char *email,
+    char *out, struct lx_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = lx_conn_stmt(
+	    c, user_id != NULL ? sql_user_by_id : sql_user_by_email, err);
+	if (st == NULL)
+		return (-1);
+	sqlite3_bind_text(
+	    st, 1, user_id != NULL ? user_id : email, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		col_copy(st, 0, out, 40);
+	finish(st);
+	if (rc == SQLITE_DONE)
+		return (lx_err_set(err, 404, "user_not_found", "no such user"));
+	if (rc != SQLITE_ROW)
+		return (lx_conn_error(c, rc, "find user", err));
+	return (0);
+}
+
+static const char sql_member_role[] =
+    "SELECT role FROM p_memberships "
+    "WHERE tenant_id = current_tenant() AND user_id = ?1";
+
+int
+tenants_store_member_role(
+    struct lx_conn *c, const char *user_id, char *role, struct lx_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = lx_conn_stmt(c, sql_member_role, err)) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		col_copy(st, 0, role, 16);
+	finish(st);
+	if (rc == SQLITE_DONE)
+		return (lx_err_set(err, 404, "member_not_found",
+		    "this user is not a member of the tenant"));
+	if (rc != SQLITE_ROW)
+		return (lx_conn_error(c, rc, "member role", err));
+	return (0);
+}
+
+static const char sql_owners[] =
+    "SELECT count(*) FROM p_memberships "
+    "WHERE tenant_id = current_tenant() AND role = 'owner'";
+
+int
+tenants_store_owner_count(struct lx_conn *c, int *n, struct lx_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*n = 0;
+	if ((st = lx_conn_stmt(c, sql_owners, err)) == NULL)
+		return (-1);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*n = sqlite3_column_int(st, 0);
+	finish(st);
+	if (rc != SQLITE_ROW)
+		return (lx_conn_error(c, rc, "count owners", err));
+	return (0);
+}
+
+static const char sql_member_add[] =
+    "INSERT INTO p_memberships (id, tenant_id, user_id, role, created_at, "
+    "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)";
+
+int
+tenants_store_member_add(struct lx_conn *c, const char *tenant,
+    const char *user_id, const char *role, struct lx_err *err)
+{
+	sqlite3_stmt *st;
+	char id[AUTH_ID_SIZE];
+	int rc;
+
+	if ((st = lx_conn_stmt(c, sql_member_add, err)) == NULL)
+		return (-1);
+	auth_uuid(id);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, user_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, role, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, lx_now_ms());
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		if (sqlite3_extended_errcode(lx_conn_sqlite(c))
+		    == SQLITE_CONSTRAINT_UNIQUE)
+			lx_err_set(err, 409, "already_member",
+			    "this user is already a member of the tenant");
+		else
+			lx_conn_error(c, rc, "add member", err);
+	}
+	finish(st);
+	return (rc == SQLITE_DONE ? 0 : -1);
+}
+
+static const char sql_member_set[] =
+    "UPDATE p_memberships SET role = ?2, updated_at = ?3 "
+    "WHERE tenant_id = current_tenant() AND user_id = ?1";
+static const char sql_member_del[] =
+    "DELETE FROM p_memberships "
+    "WHERE tenant_id = current_tenant() AND user_id = ?1";
+
+/* Steps a one-row write; 404 if the policy let no row through. */
+static int
+one_row(
+    struct lx_conn *c, sqlite3_stmt *st, const char *what, struct lx_err *err)
+{
+	(void)lx_conn_policy_changes(c);
+	if (lx_conn_step_done(c, st, what, err) == -1)
+		return (-1);
+	if (lx_conn_policy_changes(c) != 1)
+		return (lx_err_set(err, 404, "member_not_found",
+		    "this user is not a member of the tenant"));
+	return (0);
+}
+
+int
+tenants_store_member_set_role(struct lx_conn *c, const char *user_id,
+    const char *role, struct lx_err *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = lx_conn_stmt(c, sql_member_set, err)) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, lx_now_ms());
+	return (one_row(c, st, "change member role", err));
+}
+
+int
+tenants_store_member_remove(
+    struct lx_conn *c, const char *user_id, struct lx_err *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = lx_conn_stmt(c, sql_member_del, err)) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+	return (one_row(c, st, "remove member", err));
+}
