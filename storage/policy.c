@@ -718,7 +718,7 @@ static const char pg_functions[] =
     "        coalesce(current_setting('app.permissions', true), ''), ',')) "
     "$$;\n";
 
-/* One table of the mirror: DDL, RLS, its policies and its view. */
+/* One table of the mirror: its DDL. */
 static void
 pg_table(struct lx_buf *b, const struct pol_table *t)
 {
@@ -731,7 +731,15 @@ pg_table(struct lx_buf *b, const struct pol_table *t)
 	if (t->pg_extra != NULL)
 		lx_buf_addf(b, "\t%s\n", t->pg_extra);
 	lx_buf_adds(b, ");\n");
-	lx_buf_addf(b, "ALTER TABLE %s ENABLE ROW LEVEL SECURITY;\n", t->table);
+}
+
+/* Its RLS, policies and view: after every table, since a predicate may
+ * name another tenant table (tenants reads memberships). */
+static void
+pg_policies(struct lx_buf *b, const struct pol_table *t)
+{
+	lx_buf_addf(
+	    b, "\nALTER TABLE %s ENABLE ROW LEVEL SECURITY;\n", t->table);
 	lx_buf_addf(b, "CREATE POLICY %s_select ON %s FOR SELECT\n    USING (",
 	    t->table, t->table);
 	add_pred(b, t->sel, "");
@@ -789,6 +797,8 @@ lx_policy_export_postgres(FILE *f)
 	lx_buf_adds(&b, pg_functions);
 	for (i = 0; i < NPOLICIES; i++)
 		pg_table(&b, &policies[i]);
+	for (i = 0; i < NPOLICIES; i++)
+		pg_policies(&b, &policies[i]);
 	lx_buf_adds(&b,
 	    "\n-- usage is 0 until billing lands.\n"
 	    "CREATE VIEW " SUMMARY_VIEW " WITH (security_invoker = true) AS\n"
