@@ -15,6 +15,7 @@ command runs through `runuser -u <user> --`.
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import tempfile
 
@@ -59,6 +60,10 @@ class PostgreSQL:
                 pwd.getpwnam(self.user)
             except KeyError:
                 self.user = "nobody"
+            # The server user must reach its folder: TMP (made 0700 by
+            # the C tests' harness) gets the search bit for others.
+            mode = stat.S_IMODE(os.stat(TMP).st_mode)
+            os.chmod(TMP, mode | stat.S_IXOTH)
             os.chmod(self.dir, 0o700)
             shutil.chown(self.dir, user=self.user)
         r = self._as_pg([os.path.join(PG_BIN, "initdb"), "-D", "data",
