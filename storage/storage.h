@@ -154,6 +154,15 @@ void lx_conn_clear_context(struct lx_conn *c);
 /* 1 if c carries a request context. */
 int lx_conn_has_context(struct lx_conn *c);
 /*
+ * Lets system code run inside a request without unbinding its context:
+ * between begin and end the authorizer lets every statement of c compile
+ * (the audit writer reads the chain's head and appends to audit_logs).
+ * The statements compiled there must be used only there. No nesting; a
+ * connection without a context is unaffected.
+ */
+void lx_conn_system_begin(struct lx_conn *c);
+void lx_conn_system_end(struct lx_conn *c);
+/*
  * Rows inserted, updated or deleted through c's policy views since the last
  * call or lx_conn_set_context (reading resets it). sqlite3_changes() counts
  * none of them: SQLite does not count rows written by INSTEAD OF triggers.

@@ -180,6 +180,9 @@ audit_record(struct lx_conn *c, const struct audit_entry *e, struct lx_err *err)
 	}
 	if ((detail = detail_canonical(e->detail_json, err)) == NULL)
 		goto out;
+	/* Inside a request the tenant tables are policy-bound; the writer
+	 * is system code and appends for every tenant. */
+	lx_conn_system_begin(c);
 	if (!lx_conn_in_tx(c)) {
 		if (lx_conn_begin(c, err) == -1)
 			goto out;
@@ -244,6 +247,7 @@ audit_record(struct lx_conn *c, const struct audit_entry *e, struct lx_err *err)
 out:
 	if (own)
 		lx_conn_rollback(c);
+	lx_conn_system_end(c);
 	cJSON_free(detail);
 	return (ret);
 }

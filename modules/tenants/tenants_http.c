@@ -54,7 +54,6 @@ audit(const struct lx_req *req, const char *action, const char *target,
 	e.request_id = req->request_id;
 	e.address = req->remote_addr;
 	e.detail_json = detail;
-	lx_conn_clear_context(req->db);
 	return (audit_record(req->db, &e, err));
 }
 
