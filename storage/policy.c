@@ -138,8 +138,9 @@ static const struct pol_col audit_cols[] = {
 
 /*
  * The policies. Tenants: a member with tenants.read sees the tenant acted
- * in, and a user sees the tenants they belong to (GET /tenants); a user may create a tenant they own; tenants.write changes it,
- * status 'deleted' included. Rows are never deleted through a view: the
+ * in, and a user sees the tenants they belong to (GET /tenants); a user
+ * may create a tenant they own; tenants.write changes it, status 'deleted'
+ * included. Rows are never deleted through a view: the
  * foreign-key cascade to memberships, invitations and service keys runs
  * outside any policy object (the authorizer would refuse it), so purging a
  * tenant is system code. Memberships: members.read/.write in the tenant, and

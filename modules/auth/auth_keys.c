@@ -1,7 +1,8 @@
 /*
  * Signing keys, EdDSA (Ed25519) or ES256 (ECDSA P-256) as auth.signing_alg
- * says: the first is generated into the encrypted store on first start; `luxima keys rotate` adds a new active key and leaves the
- * old one verifying until the tokens it signed have expired, after which
+ * says: the first is generated into the encrypted store on first start;
+ * `luxima keys rotate` adds a new active key and leaves the old one
+ * verifying until the tokens it signed have expired, after which
  * it is retired. The keys live in memory as an immutable snapshot behind
  * an atomic pointer, so verification reads them without a lock; a reload
  * publishes a new snapshot and keeps the old ones until auth_keys_free
