@@ -49,8 +49,17 @@ struct cJSON;
  *                        tenants get 404 "not_found", members without p
  *                        403 "forbidden".
  *
- * Service keys and the X-Tenant-Id rule add kinds here and a case in
- * core_server.c's check_tenant().
+ *   NEED_TENANT_CTX_PERM(p)  as NEED_TENANT_PERM(p) for routes acting for
+ *                        a tenant outside /tenants/{id}/...: the tenant is
+ *                        a service key's own, else the X-Tenant-Id header,
+ *                        else the tenant_id query parameter
+ *                        (lx_tenant_pick); none is 400 "tenant_required".
+ *
+ * A service key ("Authorization: Bearer lx_sk_...", resolved by the key
+ * authenticator a module registers) passes only the tenant kinds, for its
+ * own tenant (another tenant's ids are 404) and with its own permission
+ * subset instead of a role; the user kinds answer it 403
+ * "user_token_required".
  */
 enum lx_need {
 	NEED_ANON = 0, /* anyone */
@@ -58,6 +67,7 @@ enum lx_need {
 	NEED_PLATFORM_ADMIN = 2, /* NEED_USER and platform_admin (else 403) */
 	NEED_USER_CTX = 3, /* NEED_USER + a user-only policy context */
 	NEED_TENANT = 4, /* kind of NEED_TENANT_PERM(p); use the macro */
+	NEED_TENANT_CTX = 5, /* kind of NEED_TENANT_CTX_PERM(p) */
 };
 
 /* Tenant permissions, as seeded in migrations/seeds/roles_default.sql. */
@@ -81,12 +91,20 @@ enum lx_perm {
 };
 
 #define NEED_TENANT_PERM(p) ((enum lx_need)(NEED_TENANT | ((unsigned)(p) << 8)))
+#define NEED_TENANT_CTX_PERM(p) \
+	((enum lx_need)(NEED_TENANT_CTX | ((unsigned)(p) << 8)))
 #define LX_NEED_KIND(n) ((unsigned)(n)&0xffu)
 #define LX_NEED_PERM(n) ((enum lx_perm)((unsigned)(n) >> 8))
 
 /* The permission's name ("members.write"), or NULL for PERM_NONE or an
  * unknown value. */
 const char *lx_perm_name(enum lx_perm p);
+
+/* The permission named name, or PERM_NONE if no permission has it. */
+enum lx_perm lx_perm_by_name(const char *name);
+/* A set of permissions: bit (1u << p) for each enum lx_perm p. */
+typedef uint32_t lx_perm_set;
+#define LX_PERM_BIT(p) ((lx_perm_set)1u << (unsigned)(p))
 
 /* The tenant a request acts in (NEED_TENANT_PERM routes), set by the core
  * after the membership check; zero otherwise. */
@@ -109,7 +127,41 @@ struct lx_identity {
 	int64_t exp; /* token expiry, s since epoch */
 	const char *claims_json; /* the token's payload; valid during the
 				  * request, owned by the authenticator */
+	int service_key; /* 1: a service key, not a user token */
+	char key_id[40]; /* service_keys.id */
+	char key_tenant[40]; /* the only tenant the key acts in */
+	lx_perm_set key_perms; /* the key's permission subset */
+	char actor[48]; /* audit actor: user id or "service:<key id>" */
 };
+
+/* Bearer tokens starting with this are service keys (never a JWT, whose
+ * text starts with "ey"). */
+#define LX_SERVICE_KEY_PREFIX "lx_sk_"
+
+/*
+ * Resolves a service key (token[0..len), LX_SERVICE_KEY_PREFIX included,
+ * not NUL-terminated) through c, which carries no policy context yet:
+ * fills out's service_key, key_id, key_tenant and key_perms and returns
+ * 0, or -1 with err (the core answers 401 "invalid_token" for a 4xx, and
+ * err as is for a 5xx). Unknown, revoked, expired keys and keys of a
+ * deleted tenant fail. Called on worker threads concurrently, reads the
+ * database on every call (no cache, so a revocation applies at once).
+ */
+typedef int (*lx_key_authenticator)(struct lx_conn *c, const char *token,
+    size_t len, struct lx_identity *out, struct lx_err *err);
+
+/*
+ * The tenant-context rule of NEED_TENANT_CTX routes, without the
+ * membership check (the core does that next): a service key acts in its
+ * own tenant (a header or parameter naming another one is 404
+ * "not_found"); a user names it with header (X-Tenant-Id, may be NULL),
+ * else with the tenant_id parameter of query (raw query string, may be
+ * NULL). Writes the id into out (40 bytes) and returns 0, or -1 with err:
+ * 400 "tenant_required" when nothing names a tenant, 404 "not_found" for an
+ * id too long to exist. Pure; thread-safe.
+ */
+int lx_tenant_pick(const struct lx_identity *id, const char *header,
+    const char *query, char out[40], struct lx_err *err);
 
 /*
  * Verifies a bearer token (token[0..len), not NUL-terminated) and fills
@@ -240,6 +292,11 @@ const char *lx_server_conf(const struct lx_server *srv, const char *key);
 /* Sets the verifier of bearer tokens for NEED_USER routes; a module calls
  * it from its init. Without one, such routes answer 401. */
 void lx_server_set_authenticator(struct lx_server *srv, lx_authenticator fn);
+/* Sets the resolver of service keys (tokens starting with
+ * LX_SERVICE_KEY_PREFIX); a module calls it from its init. Without one,
+ * service keys answer 401. */
+void lx_server_set_key_authenticator(
+    struct lx_server *srv, lx_key_authenticator fn);
 /*
  * Renders the failures of one module's routes in that module's wire format
  * instead of a problem document (a compatibility surface whose clients

@@ -7,6 +7,7 @@
  * so a known path with an unknown method is a 405 with its Allow list.
  * Faces the network: fuzzed by tests/fuzz/fuzz_route.c.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "core.h"
@@ -345,4 +346,64 @@ lx_methods_format(unsigned bits, char *buf, size_t len)
 		off += strlen(methods[i].name);
 		buf[off] = '\0';
 	}
+}
+
+/* The raw value of parameter key in query (at most outsz - 1 bytes) into
+ * out; 1 if present and non-empty, 0 if absent, -1 if too long. */
+static int
+query_value(const char *query, const char *key, char *out, size_t outsz)
+{
+	const char *q = query, *amp, *eq;
+	size_t klen = strlen(key), vlen;
+
+	while (q != NULL && *q != '\0') {
+		if ((amp = strchr(q, '&')) == NULL)
+			amp = q + strlen(q);
+		eq = memchr(q, '=', (size_t)(amp - q));
+		if (eq != NULL && (size_t)(eq - q) == klen
+		    && strncmp(q, key, klen) == 0) {
+			vlen = (size_t)(amp - eq - 1);
+			if (vlen >= outsz)
+				return (-1);
+			memcpy(out, eq + 1, vlen);
+			out[vlen] = '\0';
+			return (vlen > 0);
+		}
+		q = *amp == '&' ? amp + 1 : amp;
+	}
+	return (0);
+}
+
+int
+lx_tenant_pick(const struct lx_identity *id, const char *header,
+    const char *query, char out[40], struct lx_err *err)
+{
+	char named[40];
+	int rc = 0;
+
+	named[0] = '\0';
+	if (header != NULL && header[0] != '\0') {
+		if (strlen(header) >= sizeof(named))
+			rc = -1;
+		else {
+			snprintf(named, sizeof(named), "%s", header);
+			rc = 1;
+		}
+	} else
+		rc = query_value(query, "tenant_id", named, sizeof(named));
+	if (rc == -1)
+		return (lx_err_set(err, 404, "not_found", "no such tenant"));
+	if (id->service_key) {
+		if (rc == 1 && strcmp(named, id->key_tenant) != 0)
+			return (lx_err_set(
+			    err, 404, "not_found", "no such tenant"));
+		snprintf(out, 40, "%s", id->key_tenant);
+		return (0);
+	}
+	if (rc == 0)
+		return (lx_err_set(err, 400, "tenant_required",
+		    "name the tenant with the X-Tenant-Id header or the "
+		    "tenant_id query parameter"));
+	snprintf(out, 40, "%s", named);
+	return (0);
 }

@@ -66,6 +66,7 @@ struct lx_server {
 	int nmods;
 	atomic_int draining; /* 1: refuse new requests, finish in-flight */
 	lx_authenticator auth; /* bearer token verifier, or NULL */
+	lx_key_authenticator key_auth; /* service key resolver, or NULL */
 	struct {
 		const struct lx_route *routes; /* a module's table */
 		lx_error_renderer fn;
@@ -126,6 +127,12 @@ void
 lx_server_set_authenticator(struct lx_server *srv, lx_authenticator fn)
 {
 	srv->auth = fn;
+}
+
+void
+lx_server_set_key_authenticator(struct lx_server *srv, lx_key_authenticator fn)
+{
+	srv->key_auth = fn;
 }
 
 int
@@ -468,16 +475,55 @@ access_log(struct worker *w, const struct mg_request_info *ri,
 
 /* --- the checks, in order --- */
 
+/* 1 if the route's need is one of the tenant kinds. */
+static int
+need_tenant(enum lx_need n)
+{
+	return (LX_NEED_KIND(n) == NEED_TENANT
+	    || LX_NEED_KIND(n) == NEED_TENANT_CTX);
+}
+
+/*
+ * A service key: resolved by the key authenticator through c (no context
+ * bound yet), accepted on the tenant kinds only.
+ */
+static int
+check_key(struct lx_server *srv, const struct lx_route *rt, struct lx_req *req,
+    struct lx_conn *c, const char *tok, size_t len, struct lx_err *err)
+{
+	if (srv->key_auth == NULL)
+		return (lx_err_set(err, 401, "invalid_token",
+		    "the access token is not valid"));
+	if (srv->key_auth(c, tok, len, &req->ident, err) == -1) {
+		memset(&req->ident, 0, sizeof(req->ident));
+		if (err->status >= 500)
+			return (-1);
+		return (lx_err_set(err, 401, "invalid_token",
+		    "the service key is not valid (unknown or revoked)"));
+	}
+	req->ident.service_key = 1;
+	req->ident.authenticated = 1;
+	snprintf(req->ident.actor, sizeof(req->ident.actor), "service:%s",
+	    req->ident.key_id);
+	if (!need_tenant(rt->need))
+		return (lx_err_set(err, 403, "user_token_required",
+		    "this route needs a user's access token; a service key "
+		    "acts only on its tenant's routes"));
+	return (0);
+}
+
 /*
  * Identity: NEED_USER and above take "Authorization: Bearer <token>",
- * verified by the registered authenticator into req->ident. A missing
- * token is 401 "missing_token", a bad one 401 "invalid_token" (both with
- * WWW-Authenticate), a user who is not a platform admin on an admin route
- * 403 "forbidden".
+ * verified by the registered authenticator into req->ident, or, for a
+ * token starting with LX_SERVICE_KEY_PREFIX, by the key authenticator
+ * (check_key). A missing token is 401 "missing_token", a bad one 401
+ * "invalid_token" (both with WWW-Authenticate), a user who is not a
+ * platform admin on an admin route 403 "forbidden".
  */
 static int
 check_identity(struct lx_server *srv, const struct lx_route *rt,
-    struct lx_req *req, struct outcome *oc, struct lx_err *err)
+    struct lx_req *req, struct lx_conn *c, struct outcome *oc,
+    struct lx_err *err)
 {
 	const char *h, *tok;
 	size_t len;
@@ -486,7 +532,7 @@ check_identity(struct lx_server *srv, const struct lx_route *rt,
 		return (0);
 	if (rt->need != NEED_USER && rt->need != NEED_PLATFORM_ADMIN
 	    && rt->need != NEED_USER_CTX
-	    && (LX_NEED_KIND(rt->need) != NEED_TENANT
+	    && (!need_tenant(rt->need)
 	        || lx_perm_name(LX_NEED_PERM(rt->need)) == NULL))
 		return (lx_err_set(err, 500, "internal_error",
 		    "route %s needs an identity the core does not know",
@@ -506,6 +552,15 @@ check_identity(struct lx_server *srv, const struct lx_route *rt,
 	len = strlen(tok);
 	while (len > 0 && tok[len - 1] == ' ')
 		len--;
+	if (len > strlen(LX_SERVICE_KEY_PREFIX)
+	    && strncmp(
+	           tok, LX_SERVICE_KEY_PREFIX, strlen(LX_SERVICE_KEY_PREFIX))
+	        == 0) {
+		if (check_key(srv, rt, req, c, tok, len, err) == -1)
+			return (-1);
+		oc->www_auth = NULL;
+		return (0);
+	}
 	if (len == 0 || srv->auth == NULL)
 		return (lx_err_set(err, 401, "invalid_token",
 		    "the access token is not valid"));
@@ -516,6 +571,8 @@ check_identity(struct lx_server *srv, const struct lx_route *rt,
 		return (-1);
 	}
 	req->ident.authenticated = 1;
+	snprintf(req->ident.actor, sizeof(req->ident.actor), "%s",
+	    req->ident.user_id);
 	oc->www_auth = NULL;
 	if (rt->need == NEED_PLATFORM_ADMIN && !req->ident.platform_admin)
 		return (lx_err_set(err, 403, "forbidden",
@@ -548,6 +605,19 @@ lx_perm_name(enum lx_perm p)
 	return (names[p]);
 }
 
+enum lx_perm
+lx_perm_by_name(const char *name)
+{
+	const char *n;
+	unsigned p;
+
+	for (p = 1; name != NULL && p < PERM__COUNT; p++)
+		if ((n = lx_perm_name((enum lx_perm)p)) != NULL
+		    && strcmp(n, name) == 0)
+			return ((enum lx_perm)p);
+	return (PERM_NONE);
+}
+
 /* The tenant's status and the user's role in it (system code: no context
  * is bound yet). */
 static const char sql_tenant_member[] =
@@ -561,12 +631,49 @@ static const char sql_role_has[] =
     "WHERE r.name = ?1 AND p.name = ?2";
 
 /*
+ * A service key in the tenant id: its own tenant only (another tenant's
+ * ids are 404, as for a non-member; the key authenticator checked the
+ * tenant is live), its permission subset instead of a role (403 naming p
+ * when it lacks it). Binds a context with no user and the key's
+ * permissions.
+ */
+static int
+check_key_tenant(const struct lx_route *rt, struct lx_req *req,
+    struct lx_conn *c, const char *id, struct lx_err *err)
+{
+	const char *names[PERM__COUNT];
+	struct lx_db_ctx ctx;
+	enum lx_perm p = LX_NEED_PERM(rt->need);
+	unsigned i;
+	int n = 0;
+
+	if (strcmp(id, req->ident.key_tenant) != 0)
+		return (lx_err_set(err, 404, "not_found", "no such tenant"));
+	if ((req->ident.key_perms & LX_PERM_BIT(p)) == 0)
+		return (lx_err_set(err, 403, "forbidden",
+		    "this needs the permission %s, which the service key "
+		    "does not carry",
+		    lx_perm_name(p)));
+	for (i = 1; i < PERM__COUNT; i++)
+		if ((req->ident.key_perms & LX_PERM_BIT(i)) != 0)
+			names[n++] = lx_perm_name((enum lx_perm)i);
+	snprintf(req->tenant.id, sizeof(req->tenant.id), "%s", id);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.tenant_id = req->tenant.id;
+	ctx.perms = names;
+	ctx.nperms = n;
+	return (lx_conn_set_context(c, &ctx, err));
+}
+
+/*
  * Tenant and permission, after identity: for NEED_TENANT_PERM(p) the tenant
- * is the {id} path parameter; a caller who is not a member (or a tenant
- * that does not exist or is deleted) gets 404, never 403, so existence
- * does not leak; a member without p gets 403 naming p. Platform admins act
- * on any live tenant. Then binds the policy context to c (NEED_USER_CTX:
- * the user and no tenant). The caller clears it after the response.
+ * is the {id} path parameter, for NEED_TENANT_CTX_PERM(p) the one
+ * lx_tenant_pick names; a caller who is not a member (or a tenant that
+ * does not exist or is deleted) gets 404, never 403, so existence does not
+ * leak; a member without p gets 403 naming p. Platform admins act on any
+ * live tenant; service keys on their own (check_key_tenant). Then binds
+ * the policy context to c (NEED_USER_CTX: the user and no tenant). The
+ * caller clears it after the response.
  */
 static int
 check_tenant(const struct lx_route *rt, struct lx_req *req, struct lx_conn *c,
@@ -575,6 +682,7 @@ check_tenant(const struct lx_route *rt, struct lx_req *req, struct lx_conn *c,
 	struct lx_db_ctx ctx;
 	sqlite3_stmt *st;
 	const char *id, *perm, *status, *role;
+	char picked[40];
 	int rc, found = 0, has = 0;
 
 	memset(&ctx, 0, sizeof(ctx));
@@ -582,15 +690,25 @@ check_tenant(const struct lx_route *rt, struct lx_req *req, struct lx_conn *c,
 	ctx.platform_admin = req->ident.platform_admin;
 	if (rt->need == NEED_USER_CTX)
 		return (lx_conn_set_context(c, &ctx, err));
-	if (LX_NEED_KIND(rt->need) != NEED_TENANT)
+	if (!need_tenant(rt->need))
 		return (0);
 	perm = lx_perm_name(LX_NEED_PERM(rt->need));
-	id = lx_req_param(req, "id");
+	if (LX_NEED_KIND(rt->need) == NEED_TENANT_CTX) {
+		if (lx_tenant_pick(&req->ident,
+		        lx_req_header(req, "X-Tenant-Id"), req->query, picked,
+		        err)
+		    == -1)
+			return (-1);
+		id = picked;
+	} else
+		id = lx_req_param(req, "id");
 	if (id == NULL || perm == NULL)
 		return (lx_err_set(err, 500, "internal_error",
 		    "route %s names no tenant {id} or permission", rt->path));
 	if (strlen(id) >= sizeof(req->tenant.id))
 		return (lx_err_set(err, 404, "not_found", "no such tenant"));
+	if (req->ident.service_key)
+		return (check_key_tenant(rt, req, c, id, err));
 	if ((st = lx_conn_stmt(c, sql_tenant_member, err)) == NULL)
 		return (-1);
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -763,12 +881,12 @@ dispatch(struct lx_server *srv, struct worker *w, struct mg_connection *conn,
 	req.nparams = m.nparams;
 	memcpy(req.param_names, m.param_names, sizeof(req.param_names));
 	memcpy(req.param_values, m.param_values, sizeof(req.param_values));
-	if (check_identity(srv, rt, &req, oc, &err) == -1)
-		goto fail;
-	/* 5. tenant and permission, binding the policy context */
 	if (w->conn == NULL)
 		w->conn = lx_db_conn(srv->db);
 	req.db = w->conn;
+	if (check_identity(srv, rt, &req, req.db, oc, &err) == -1)
+		goto fail;
+	/* 5. tenant and permission, binding the policy context */
 	if (check_tenant(rt, &req, req.db, &err) == -1)
 		goto fail;
 	/* 6-8. content type, JSON, schema: bodies of POST, PUT, PATCH, and
