@@ -38,6 +38,19 @@ struct member {
 	int64_t created_at;
 };
 
+/* A pending (or, read by token, any) invitation; never its token. */
+struct invitation {
+	char id[40];
+	char tenant_id[40];
+	char email[256]; /* lowered */
+	char role[16]; /* admin, billing, member, viewer */
+	char invited_by[40]; /* "" if that user is gone */
+	int64_t created_at; /* ms since epoch */
+	int64_t expires_at;
+	int64_t accepted_at; /* 0: not accepted */
+	int64_t revoked_at; /* 0: not revoked */
+};
+
 /* --- rules (tenants.c) --- */
 
 /*
@@ -93,6 +106,56 @@ int tenants_store_member_set_role(struct lx_conn *c, const char *user_id,
     const char *role, struct lx_err *err);
 int tenants_store_member_remove(
     struct lx_conn *c, const char *user_id, struct lx_err *err);
+
+/* The number of members of the context's tenant into *n. */
+int tenants_store_member_count(struct lx_conn *c, int *n, struct lx_err *err);
+/* Inserts iv with token_hash (SHA-256 hex) through p_invitations; 409
+ * "invitation_pending" if iv->email has a pending one in the tenant. Run
+ * inside the write transaction. */
+int tenants_store_invite_insert(struct lx_conn *c, const struct invitation *iv,
+    const char *token_hash, struct lx_err *err);
+/* Pending invitations (not accepted, revoked or expired at now) of the
+ * context's tenant with id > after, by id, at most limit. */
+int tenants_store_invites(struct lx_conn *c, const char *after, int limit,
+    int64_t now, struct invitation *out, int *n, struct lx_err *err);
+/* Marks a pending invitation of the context's tenant revoked or accepted
+ * at now; 404 "invitation_not_found" if there is none. */
+int tenants_store_invite_revoke(
+    struct lx_conn *c, const char *id, int64_t now, struct lx_err *err);
+int tenants_store_invite_accepted(
+    struct lx_conn *c, const char *id, int64_t now, struct lx_err *err);
+/* System code only (between lx_conn_system_begin and _end): the
+ * invitation whose token hashes to token_hash, in a live tenant, whatever
+ * its state; 404 "invitation_not_found" if none. */
+int tenants_store_invite_by_hash(struct lx_conn *c, const char *token_hash,
+    struct invitation *out, struct lx_err *err);
+
+/* --- invitations and the member limit (tenants_invites.c) --- */
+
+/* The integer setting key (e.g. "tenants.invitation_ttl_s"): environment
+ * LUXIMA_<KEY> with '.' as '_', then the config file; def when unset or
+ * not an integer in [min, max] (logged). */
+int64_t tenants_conf_int(const struct lx_server *srv, const char *key,
+    int64_t def, int64_t min, int64_t max);
+/* Inside the write transaction, under the tenant's context: 403
+ * "quota_exceeded" naming the limit when the tenant already has
+ * tenants.member_limit members (default 50 until plans carry it). */
+int tenants_member_room(
+    const struct lx_server *srv, struct lx_conn *c, struct lx_err *err);
+/* Handlers of the invitation routes (tenants_http.c's table). */
+int tenants_invite_create(
+    struct lx_req *req, struct lx_resp *resp, struct lx_err *err);
+int tenants_invite_list(
+    struct lx_req *req, struct lx_resp *resp, struct lx_err *err);
+int tenants_invite_revoke(
+    struct lx_req *req, struct lx_resp *resp, struct lx_err *err);
+int tenants_invite_accept(
+    struct lx_req *req, struct lx_resp *resp, struct lx_err *err);
+extern const struct lx_schema tenants_invite_schema;
+/* Parses ?limit=&cursor= (nothing else) for the tenant lists
+ * (tenants_http.c). */
+int tenants_page_args(
+    const struct lx_req *req, int *limit, char after[40], struct lx_err *err);
 
 /* --- routes (tenants_http.c) --- */
 extern const struct lx_module tenants_module;

@@ -119,6 +119,13 @@ bad_limit:
 	    "limit must be an integer from 1 to %d", TENANTS_PAGE_MAX));
 }
 
+int
+tenants_page_args(
+    const struct lx_req *req, int *limit, char after[40], struct lx_err *err)
+{
+	return (page_args(req, limit, after, err));
+}
+
 static void
 tenant_json(const struct tenant *t, struct lx_buf *b)
 {
@@ -434,6 +441,7 @@ h_member_add(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	if (lx_conn_begin(req->db, err) == -1)
 		return (fail(req, resp, err));
 	if (tenants_store_user(req->db, uid, email, id, err) == -1
+	    || tenants_member_room(req->srv, req->db, err) == -1
 	    || tenants_store_member_add(req->db, req->tenant.id, id, role, err)
 	        == -1)
 		return (fail_tx(req, resp, err));
@@ -566,6 +574,15 @@ static const struct lx_route tenants_routes[] = {
 	    h_member_patch },
 	{ "/tenants/{id}/members/{user_id}", M_DELETE,
 	    NEED_TENANT_PERM(PERM_MEMBERS_WRITE), NULL, h_member_delete },
+	{ "/tenants/{id}/invitations", M_GET,
+	    NEED_TENANT_PERM(PERM_MEMBERS_READ), NULL, tenants_invite_list },
+	{ "/tenants/{id}/invitations", M_POST,
+	    NEED_TENANT_PERM(PERM_MEMBERS_WRITE), &tenants_invite_schema,
+	    tenants_invite_create },
+	{ "/tenants/{id}/invitations/{invitation_id}", M_DELETE,
+	    NEED_TENANT_PERM(PERM_MEMBERS_WRITE), NULL, tenants_invite_revoke },
+	{ "/invitations/{token}/accept", M_POST, NEED_USER_CTX, NULL,
+	    tenants_invite_accept },
 	{ NULL, 0, 0, NULL, NULL },
 };
 

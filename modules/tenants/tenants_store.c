@@ -342,3 +342,186 @@ tenants_store_member_remove(
 	sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
 	return (one_row(c, st, "remove member", err));
 }
+
+static const char sql_member_count[] =
+    "SELECT count(*) FROM p_memberships WHERE tenant_id = current_tenant()";
+
+int
+tenants_store_member_count(struct lx_conn *c, int *n, struct lx_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*n = 0;
+	if ((st = lx_conn_stmt(c, sql_member_count, err)) == NULL)
+		return (-1);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*n = sqlite3_column_int(st, 0);
+	finish(st);
+	if (rc != SQLITE_ROW)
+		return (lx_conn_error(c, rc, "count members", err));
+	return (0);
+}
+
+/* --- invitations --- */
+
+#define INVITE_COLS \
+	"i.id, i.tenant_id, i.email, i.role, coalesce(i.invited_by, ''), " \
+	"i.created_at, i.expires_at, coalesce(i.accepted_at, 0), " \
+	"coalesce(i.revoked_at, 0)"
+
+static void
+invite_row(sqlite3_stmt *st, struct invitation *iv)
+{
+	col_copy(st, 0, iv->id, sizeof(iv->id));
+	col_copy(st, 1, iv->tenant_id, sizeof(iv->tenant_id));
+	col_copy(st, 2, iv->email, sizeof(iv->email));
+	col_copy(st, 3, iv->role, sizeof(iv->role));
+	col_copy(st, 4, iv->invited_by, sizeof(iv->invited_by));
+	iv->created_at = sqlite3_column_int64(st, 5);
+	iv->expires_at = sqlite3_column_int64(st, 6);
+	iv->accepted_at = sqlite3_column_int64(st, 7);
+	iv->revoked_at = sqlite3_column_int64(st, 8);
+}
+
+static const char sql_invite_pending[] =
+    "SELECT count(*) FROM p_invitations WHERE tenant_id = current_tenant() "
+    "AND email = ?1 AND accepted_at IS NULL AND revoked_at IS NULL "
+    "AND expires_at > ?2";
+static const char sql_invite_insert[] =
+    "INSERT INTO p_invitations (id, tenant_id, email, role, token_hash, "
+    "invited_by, created_at, expires_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+
+int
+tenants_store_invite_insert(struct lx_conn *c, const struct invitation *iv,
+    const char *token_hash, struct lx_err *err)
+{
+	sqlite3_stmt *st;
+	int rc, n = 0;
+
+	if ((st = lx_conn_stmt(c, sql_invite_pending, err)) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, iv->email, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, iv->created_at);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	finish(st);
+	if (rc != SQLITE_ROW)
+		return (lx_conn_error(c, rc, "pending invitations", err));
+	if (n > 0)
+		return (lx_err_set(err, 409, "invitation_pending",
+		    "this email already has a pending invitation"));
+	if ((st = lx_conn_stmt(c, sql_invite_insert, err)) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, iv->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, iv->tenant_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, iv->email, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, iv->role, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, token_hash, -1, SQLITE_STATIC);
+	if (iv->invited_by[0] != '\0')
+		sqlite3_bind_text(st, 6, iv->invited_by, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, iv->created_at);
+	sqlite3_bind_int64(st, 8, iv->expires_at);
+	return (lx_conn_step_done(c, st, "insert invitation", err));
+}
+
+static const char sql_invites[] =
+    "SELECT " INVITE_COLS " FROM p_invitations i "
+    "WHERE i.tenant_id = current_tenant() AND i.accepted_at IS NULL "
+    "AND i.revoked_at IS NULL AND i.expires_at > ?3 AND i.id > ?1 "
+    "ORDER BY i.id LIMIT ?2";
+
+int
+tenants_store_invites(struct lx_conn *c, const char *after, int limit,
+    int64_t now, struct invitation *out, int *n, struct lx_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*n = 0;
+	if ((st = lx_conn_stmt(c, sql_invites, err)) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, after, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, limit);
+	sqlite3_bind_int64(st, 3, now);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < limit)
+		invite_row(st, &out[(*n)++]);
+	finish(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return (lx_conn_error(c, rc, "list invitations", err));
+	return (0);
+}
+
+static const char sql_invite_revoke[] =
+    "UPDATE p_invitations SET revoked_at = ?2 "
+    "WHERE tenant_id = current_tenant() AND id = ?1 "
+    "AND accepted_at IS NULL AND revoked_at IS NULL";
+static const char sql_invite_accepted[] =
+    "UPDATE p_invitations SET accepted_at = ?2 "
+    "WHERE tenant_id = current_tenant() AND id = ?1 "
+    "AND accepted_at IS NULL AND revoked_at IS NULL";
+
+/* Steps a one-invitation write; 404 if no pending row was changed. */
+static int
+invite_write(struct lx_conn *c, const char *sql, const char *id, int64_t now,
+    const char *what, struct lx_err *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = lx_conn_stmt(c, sql, err)) == NULL)
+		return (-1);
+	(void)lx_conn_policy_changes(c);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	if (lx_conn_step_done(c, st, what, err) == -1)
+		return (-1);
+	if (lx_conn_policy_changes(c) != 1)
+		return (lx_err_set(
+		    err, 404, "invitation_not_found", "no such invitation"));
+	return (0);
+}
+
+int
+tenants_store_invite_revoke(
+    struct lx_conn *c, const char *id, int64_t now, struct lx_err *err)
+{
+	return (invite_write(
+	    c, sql_invite_revoke, id, now, "revoke invitation", err));
+}
+
+int
+tenants_store_invite_accepted(
+    struct lx_conn *c, const char *id, int64_t now, struct lx_err *err)
+{
+	return (invite_write(
+	    c, sql_invite_accepted, id, now, "accept invitation", err));
+}
+
+/* System code (base tables): used only between lx_conn_system_begin and
+ * lx_conn_system_end. */
+static const char sql_invite_by_hash[] =
+    "SELECT " INVITE_COLS " FROM invitations i "
+    "JOIN tenants t ON t.id = i.tenant_id "
+    "WHERE i.token_hash = ?1 AND t.status = 'active'";
+
+int
+tenants_store_invite_by_hash(struct lx_conn *c, const char *token_hash,
+    struct invitation *out, struct lx_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = lx_conn_stmt(c, sql_invite_by_hash, err)) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		invite_row(st, out);
+	finish(st);
+	if (rc == SQLITE_DONE)
+		return (lx_err_set(
+		    err, 404, "invitation_not_found", "no such invitation"));
+	if (rc != SQLITE_ROW)
+		return (lx_conn_error(c, rc, "find invitation", err));
+	return (0);
+}
