@@ -157,6 +157,24 @@ extern const struct lx_schema tenants_invite_schema;
 int tenants_page_args(
     const struct lx_req *req, int *limit, char after[40], struct lx_err *err);
 
+/* --- service keys (tenants_keys.c) --- */
+
+/* The core's key authenticator (lx_key_authenticator): reads the key's
+ * row by its prefix on every call, compares the secret's SHA-256 in
+ * constant time, refuses revoked and expired keys and deleted tenants. */
+int tenants_key_verify(struct lx_conn *c, const char *token, size_t len,
+    struct lx_identity *out, struct lx_err *err);
+/* Handlers of /tenants/{id}/api-keys (tenants_http.c's table). */
+int tenants_key_create(
+    struct lx_req *req, struct lx_resp *resp, struct lx_err *err);
+int tenants_key_list(
+    struct lx_req *req, struct lx_resp *resp, struct lx_err *err);
+int tenants_key_revoke(
+    struct lx_req *req, struct lx_resp *resp, struct lx_err *err);
+extern const struct lx_schema tenants_key_schema;
+/* The module's init: registers tenants_key_verify with the core. */
+int tenants_keys_init(struct lx_server *srv, struct lx_err *err);
+
 /* --- routes (tenants_http.c) --- */
 extern const struct lx_module tenants_module;
 

@@ -47,7 +47,7 @@ audit(const struct lx_req *req, const char *action, const char *target,
 	struct audit_entry e;
 
 	memset(&e, 0, sizeof(e));
-	e.actor = req->ident.user_id;
+	e.actor = req->ident.actor;
 	e.tenant = req->tenant.id[0] != '\0' ? req->tenant.id : NULL;
 	e.action = action;
 	e.target = target;
@@ -583,12 +583,20 @@ static const struct lx_route tenants_routes[] = {
 	    NEED_TENANT_PERM(PERM_MEMBERS_WRITE), NULL, tenants_invite_revoke },
 	{ "/invitations/{token}/accept", M_POST, NEED_USER_CTX, NULL,
 	    tenants_invite_accept },
+	{ "/tenants/{id}/api-keys", M_GET,
+	    NEED_TENANT_PERM(PERM_SERVICE_KEYS_READ), NULL, tenants_key_list },
+	{ "/tenants/{id}/api-keys", M_POST,
+	    NEED_TENANT_PERM(PERM_SERVICE_KEYS_WRITE), &tenants_key_schema,
+	    tenants_key_create },
+	{ "/tenants/{id}/api-keys/{key_id}", M_DELETE,
+	    NEED_TENANT_PERM(PERM_SERVICE_KEYS_WRITE), NULL,
+	    tenants_key_revoke },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
 const struct lx_module tenants_module = {
 	"tenants",
 	tenants_routes,
-	NULL,
+	tenants_keys_init,
 	NULL,
 };

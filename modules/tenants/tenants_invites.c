@@ -100,7 +100,7 @@ audit(const struct lx_req *req, const char *action, const char *target,
 	struct audit_entry e;
 
 	memset(&e, 0, sizeof(e));
-	e.actor = req->ident.user_id;
+	e.actor = req->ident.actor;
 	e.tenant = req->tenant.id[0] != '\0' ? req->tenant.id : NULL;
 	e.action = action;
 	e.target = target;
