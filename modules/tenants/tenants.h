@@ -152,6 +152,17 @@ int tenants_invite_revoke(
 int tenants_invite_accept(
     struct lx_req *req, struct lx_resp *resp, struct lx_err *err);
 extern const struct lx_schema tenants_invite_schema;
+/* Shared by the route files: a client error (4xx) becomes a problem
+ * response and 0; anything else returns -1 for the core to log and answer
+ * 500. _tx first rolls back req->db's transaction. */
+int tenants_http_fail(
+    const struct lx_req *req, struct lx_resp *resp, struct lx_err *err);
+int tenants_http_fail_tx(
+    const struct lx_req *req, struct lx_resp *resp, struct lx_err *err);
+/* The audit record of a change (actor, tenant, request id, address from
+ * req), in req->db's transaction so it commits or rolls back with it. */
+int tenants_http_audit(const struct lx_req *req, const char *action,
+    const char *target, const char *detail, struct lx_err *err);
 /* Parses ?limit=&cursor= (nothing else) for the tenant lists
  * (tenants_http.c). */
 int tenants_page_args(

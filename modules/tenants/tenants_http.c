@@ -15,9 +15,9 @@
 #include "auth.h"
 #include "tenants.h"
 
-/* Client errors become problems; 5xx go back to the core. */
-static int
-fail(const struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
+int
+tenants_http_fail(
+    const struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 {
 	if (err->status < 400 || err->status >= 500)
 		return (-1);
@@ -26,23 +26,17 @@ fail(const struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	return (0);
 }
 
-/* Rolls back c's transaction and answers err. */
-static int
-fail_tx(const struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
+int
+tenants_http_fail_tx(
+    const struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 {
 	lx_conn_rollback(req->db);
-	return (fail(req, resp, err));
+	return (tenants_http_fail(req, resp, err));
 }
 
-/*
- * The audit record of a change, the last statement before the commit: the
- * audit chain appends as system code (audit_logs is never written through
- * a policy view), so the policy context is unbound first; the record still
- * commits or rolls back with the change.
- */
-static int
-audit(const struct lx_req *req, const char *action, const char *target,
-    const char *detail, struct lx_err *err)
+int
+tenants_http_audit(const struct lx_req *req, const char *action,
+    const char *target, const char *detail, struct lx_err *err)
 {
 	struct audit_entry e;
 
@@ -190,12 +184,12 @@ h_list(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	int i, n, limit;
 
 	if (page_args(req, &limit, after, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	rows = lx_calloc((size_t)limit + 1, sizeof(*rows));
 	if (tenants_store_list_mine(req->db, after, limit + 1, rows, &n, err)
 	    == -1) {
 		lx_free(rows);
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	}
 	lx_buf_init(&b);
 	lx_buf_adds(&b, "{\"tenants\":[");
@@ -221,10 +215,10 @@ h_create(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	memset(&t, 0, sizeof(t));
 	snprintf(t.name, sizeof(t.name), "%s", lx_req_body_str(req, "name"));
 	if (tenants_name_check(lx_req_body_str(req, "name"), err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	if ((slug = lx_req_body_str(req, "slug")) != NULL) {
 		if (tenants_slug_normalize(slug, t.slug, err) == -1)
-			return (fail(req, resp, err));
+			return (tenants_http_fail(req, resp, err));
 	} else
 		tenants_slug_from_name(t.name, t.slug);
 	auth_uuid(t.id);
@@ -235,26 +229,26 @@ h_create(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	snprintf(t.role, sizeof(t.role), "owner");
 	t.created_at = t.updated_at = lx_now_ms();
 	if (lx_conn_begin(req->db, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	if (tenants_store_insert(req->db, &t, err) == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	/* The creator becomes its owner: act in the new tenant from here. */
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.user_id = req->ident.user_id;
 	ctx.tenant_id = t.id;
 	ctx.role = "owner";
 	if (lx_conn_set_context(req->db, &ctx, err) == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	snprintf(req->tenant.id, sizeof(req->tenant.id), "%s", t.id);
 	snprintf(req->tenant.role, sizeof(req->tenant.role), "owner");
 	if (tenants_store_member_add(
 	        req->db, t.id, req->ident.user_id, "owner", err)
 	    == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	snprintf(detail, sizeof(detail), "{\"slug\":\"%s\"}", t.slug);
-	if (audit(req, "tenant.create", t.id, detail, err) == -1
+	if (tenants_http_audit(req, "tenant.create", t.id, detail, err) == -1
 	    || lx_conn_commit(req->db, err) == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	send_tenant(resp, 201, &t);
 	return (0);
 }
@@ -266,7 +260,7 @@ h_get(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 
 	memset(&t, 0, sizeof(t));
 	if (tenants_store_get(req->db, req->tenant.id, &t, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	send_tenant(resp, 200, &t);
 	return (0);
 }
@@ -282,28 +276,28 @@ h_patch(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	name = lx_req_body_str(req, "name");
 	slug = lx_req_body_str(req, "slug");
 	if (name != NULL && tenants_name_check(name, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	if (lx_conn_begin(req->db, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	if (tenants_store_get(req->db, req->tenant.id, &t, err) == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	if (name != NULL)
 		snprintf(t.name, sizeof(t.name), "%s", name);
 	if (slug != NULL && tenants_slug_normalize(slug, t.slug, err) == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	t.updated_at = lx_now_ms();
 	if (tenants_store_update(req->db, &t, err) == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	lx_buf_init(&d);
 	lx_buf_adds(&d, "{\"name\":");
 	lx_buf_add_json_str(&d, t.name);
 	lx_buf_adds(&d, ",\"slug\":");
 	lx_buf_add_json_str(&d, t.slug);
 	lx_buf_adds(&d, "}");
-	if (audit(req, "tenant.update", t.id, d.data, err) == -1
+	if (tenants_http_audit(req, "tenant.update", t.id, d.data, err) == -1
 	    || lx_conn_commit(req->db, err) == -1) {
 		lx_buf_cleanup(&d);
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	}
 	lx_buf_cleanup(&d);
 	send_tenant(resp, 200, &t);
@@ -323,18 +317,18 @@ h_delete(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	    && !req->tenant.platform_admin) {
 		lx_err_set(err, 403, "forbidden",
 		    "only an owner may delete the tenant");
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	}
 	if (lx_conn_begin(req->db, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	if (tenants_store_get(req->db, req->tenant.id, &t, err) == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	snprintf(t.status, sizeof(t.status), "deleted");
 	t.updated_at = lx_now_ms();
 	if (tenants_store_update(req->db, &t, err) == -1
-	    || audit(req, "tenant.delete", t.id, NULL, err) == -1
+	    || tenants_http_audit(req, "tenant.delete", t.id, NULL, err) == -1
 	    || lx_conn_commit(req->db, err) == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	resp->status = 204;
 	return (0);
 }
@@ -362,12 +356,12 @@ h_members(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	int i, n, limit;
 
 	if (page_args(req, &limit, after, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	rows = lx_calloc((size_t)limit + 1, sizeof(*rows));
 	if (tenants_store_members(req->db, after, limit + 1, rows, &n, err)
 	    == -1) {
 		lx_free(rows);
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	}
 	lx_buf_init(&b);
 	lx_buf_adds(&b, "{\"members\":[");
@@ -429,30 +423,30 @@ h_member_add(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	if ((uid == NULL) == (email == NULL)) {
 		lx_err_set(err, 422, "invalid_member",
 		    "give exactly one of user_id and email");
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	}
 	if (!tenants_role_valid(role)) {
 		lx_err_set(err, 422, "invalid_role",
 		    "role is owner, admin, billing, member or viewer");
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	}
 	if (owner_rule(req, NULL, role, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	if (lx_conn_begin(req->db, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	if (tenants_store_user(req->db, uid, email, id, err) == -1
 	    || tenants_member_room(req->srv, req->db, err) == -1
 	    || tenants_store_member_add(req->db, req->tenant.id, id, role, err)
 	        == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	lx_buf_init(&b);
 	lx_buf_adds(&b, "{\"role\":");
 	lx_buf_add_json_str(&b, role);
 	lx_buf_adds(&b, "}");
-	if (audit(req, "member.add", id, b.data, err) == -1
+	if (tenants_http_audit(req, "member.add", id, b.data, err) == -1
 	    || lx_conn_commit(req->db, err) == -1) {
 		lx_buf_cleanup(&b);
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	}
 	lx_buf_reset(&b);
 	memset(&m, 0, sizeof(m));
@@ -480,25 +474,25 @@ h_member_patch(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	if (!tenants_role_valid(role)) {
 		lx_err_set(err, 422, "invalid_role",
 		    "role is owner, admin, billing, member or viewer");
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	}
 	if (lx_conn_begin(req->db, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	if (tenants_store_member_role(req->db, uid, from, err) == -1
 	    || owner_rule(req, from, role, err) == -1
 	    || last_owner_rule(req, from, role, err) == -1
 	    || tenants_store_member_set_role(req->db, uid, role, err) == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	lx_buf_init(&b);
 	lx_buf_adds(&b, "{\"from\":");
 	lx_buf_add_json_str(&b, from);
 	lx_buf_adds(&b, ",\"to\":");
 	lx_buf_add_json_str(&b, role);
 	lx_buf_adds(&b, "}");
-	if (audit(req, "member.role", uid, b.data, err) == -1
+	if (tenants_http_audit(req, "member.role", uid, b.data, err) == -1
 	    || lx_conn_commit(req->db, err) == -1) {
 		lx_buf_cleanup(&b);
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	}
 	lx_buf_reset(&b);
 	lx_buf_adds(&b, "{\"tenant_id\":");
@@ -519,14 +513,14 @@ h_member_delete(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	char from[16];
 
 	if (lx_conn_begin(req->db, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	if (tenants_store_member_role(req->db, uid, from, err) == -1
 	    || owner_rule(req, from, NULL, err) == -1
 	    || last_owner_rule(req, from, NULL, err) == -1
 	    || tenants_store_member_remove(req->db, uid, err) == -1
-	    || audit(req, "member.remove", uid, NULL, err) == -1
+	    || tenants_http_audit(req, "member.remove", uid, NULL, err) == -1
 	    || lx_conn_commit(req->db, err) == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	resp->status = 204;
 	return (0);
 }

@@ -75,41 +75,6 @@ tenants_member_room(
 	return (0);
 }
 
-/* Client errors become problems; 5xx go back to the core. */
-static int
-fail(const struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
-{
-	if (err->status < 400 || err->status >= 500)
-		return (-1);
-	lx_resp_problem(
-	    resp, err->status, err->code, err->detail, req->request_id);
-	return (0);
-}
-
-static int
-fail_tx(const struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
-{
-	lx_conn_rollback(req->db);
-	return (fail(req, resp, err));
-}
-
-static int
-audit(const struct lx_req *req, const char *action, const char *target,
-    const char *detail, struct lx_err *err)
-{
-	struct audit_entry e;
-
-	memset(&e, 0, sizeof(e));
-	e.actor = req->ident.actor;
-	e.tenant = req->tenant.id[0] != '\0' ? req->tenant.id : NULL;
-	e.action = action;
-	e.target = target;
-	e.request_id = req->request_id;
-	e.address = req->remote_addr;
-	e.detail_json = detail;
-	return (audit_record(req->db, &e, err));
-}
-
 static void
 invitation_json(const struct invitation *iv, struct lx_buf *b)
 {
@@ -200,7 +165,7 @@ tenants_invite_create(
 	if (!mail_address_ok(email) || strlen(email) >= sizeof(iv.email)) {
 		lx_err_set(err, 422, "invalid_email",
 		    "email must be one address (local@domain)");
-		ret = fail(req, resp, err);
+		ret = tenants_http_fail(req, resp, err);
 		goto out;
 	}
 	/* The invitations table holds no owner role: an owner joins as
@@ -208,7 +173,7 @@ tenants_invite_create(
 	if (!tenants_role_valid(role) || strcmp(role, "owner") == 0) {
 		lx_err_set(err, 422, "invalid_role",
 		    "role is admin, billing, member or viewer");
-		ret = fail(req, resp, err);
+		ret = tenants_http_fail(req, resp, err);
 		goto out;
 	}
 	for (i = 0; email[i] != '\0'; i++)
@@ -232,7 +197,7 @@ tenants_invite_create(
 	sodium_memzero(raw, sizeof(raw));
 	auth_sha256_hex(tok, hash);
 	if (lx_conn_begin(req->db, err) == -1) {
-		ret = fail(req, resp, err);
+		ret = tenants_http_fail(req, resp, err);
 		goto out;
 	}
 	lx_buf_adds(&b, "{\"email\":");
@@ -242,9 +207,10 @@ tenants_invite_create(
 	lx_buf_adds(&b, "}");
 	if (tenants_store_invite_insert(req->db, &iv, hash, err) == -1
 	    || invite_mail(req, &iv, tok, ttl, err) == -1
-	    || audit(req, "invitation.create", iv.id, b.data, err) == -1
+	    || tenants_http_audit(req, "invitation.create", iv.id, b.data, err)
+	        == -1
 	    || lx_conn_commit(req->db, err) == -1) {
-		ret = fail_tx(req, resp, err);
+		ret = tenants_http_fail_tx(req, resp, err);
 		goto out;
 	}
 	lx_buf_reset(&b);
@@ -268,13 +234,13 @@ tenants_invite_list(
 	int i, n, limit;
 
 	if (tenants_page_args(req, &limit, after, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	rows = lx_calloc((size_t)limit + 1, sizeof(*rows));
 	if (tenants_store_invites(
 	        req->db, after, limit + 1, lx_now_ms(), rows, &n, err)
 	    == -1) {
 		lx_free(rows);
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	}
 	lx_buf_init(&b);
 	lx_buf_adds(&b, "{\"invitations\":[");
@@ -301,11 +267,11 @@ tenants_invite_revoke(
 	const char *id = lx_req_param(req, "invitation_id");
 
 	if (lx_conn_begin(req->db, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	if (tenants_store_invite_revoke(req->db, id, lx_now_ms(), err) == -1
-	    || audit(req, "invitation.revoke", id, NULL, err) == -1
+	    || tenants_http_audit(req, "invitation.revoke", id, NULL, err) == -1
 	    || lx_conn_commit(req->db, err) == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	resp->status = 204;
 	return (0);
 }
@@ -344,31 +310,31 @@ tenants_invite_accept(
 	if (tok == NULL || strlen(tok) != TOKEN_TEXT - 1) {
 		lx_err_set(
 		    err, 404, "invitation_not_found", "no such invitation");
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	}
 	auth_sha256_hex(tok, hash);
 	if (lx_conn_begin(req->db, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	/* The caller is no member yet: find the invitation as system code. */
 	lx_conn_system_begin(req->db);
 	rc = tenants_store_invite_by_hash(req->db, hash, &iv, err);
 	lx_conn_system_end(req->db);
 	if (rc == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	if (iv.accepted_at != 0 || iv.revoked_at != 0) {
 		lx_err_set(
 		    err, 404, "invitation_not_found", "no such invitation");
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	}
 	if (strcasecmp(iv.email, req->ident.email) != 0) {
 		lx_err_set(err, 403, "invitation_email_mismatch",
 		    "this invitation is for another email address");
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	}
 	if (iv.expires_at <= now) {
 		lx_err_set(err, 410, "invitation_expired",
 		    "this invitation has expired");
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	}
 	snprintf(uid, sizeof(uid), "%s", req->ident.user_id);
 	if (accept_context(req, iv.tenant_id, err) == -1
@@ -377,17 +343,17 @@ tenants_invite_accept(
 	           req->db, iv.tenant_id, uid, iv.role, err)
 	        == -1
 	    || tenants_store_invite_accepted(req->db, iv.id, now, err) == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	lx_buf_init(&b);
 	lx_buf_adds(&b, "{\"invitation_id\":");
 	lx_buf_add_json_str(&b, iv.id);
 	lx_buf_adds(&b, ",\"role\":");
 	lx_buf_add_json_str(&b, iv.role);
 	lx_buf_adds(&b, "}");
-	if (audit(req, "invitation.accept", uid, b.data, err) == -1
+	if (tenants_http_audit(req, "invitation.accept", uid, b.data, err) == -1
 	    || lx_conn_commit(req->db, err) == -1) {
 		lx_buf_cleanup(&b);
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	}
 	lx_buf_reset(&b);
 	lx_buf_adds(&b, "{\"tenant_id\":");

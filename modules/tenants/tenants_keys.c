@@ -197,40 +197,6 @@ caller_perms(const struct lx_req *req, lx_perm_set *out, struct lx_err *err)
 
 /* --- handlers --- */
 
-static int
-fail(const struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
-{
-	if (err->status < 400 || err->status >= 500)
-		return (-1);
-	lx_resp_problem(
-	    resp, err->status, err->code, err->detail, req->request_id);
-	return (0);
-}
-
-static int
-fail_tx(const struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
-{
-	lx_conn_rollback(req->db);
-	return (fail(req, resp, err));
-}
-
-static int
-audit(const struct lx_req *req, const char *action, const char *target,
-    const char *detail, struct lx_err *err)
-{
-	struct audit_entry e;
-
-	memset(&e, 0, sizeof(e));
-	e.actor = req->ident.actor;
-	e.tenant = req->tenant.id;
-	e.action = action;
-	e.target = target;
-	e.request_id = req->request_id;
-	e.address = req->remote_addr;
-	e.detail_json = detail;
-	return (audit_record(req->db, &e, err));
-}
-
 /* The body's permissions as a set: 422 "invalid_permissions" unless a
  * non-empty array of strings, 422 "unknown_permission" naming the unknown
  * ones. */
@@ -355,7 +321,7 @@ tenants_key_create(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	    || body_perms(req, &k.perms, err) == -1
 	    || caller_perms(req, &have, err) == -1
 	    || subset_rule(k.perms, have, err) == -1) {
-		ret = fail(req, resp, err);
+		ret = tenants_http_fail(req, resp, err);
 		goto out;
 	}
 	if ((tok = sodium_malloc(KEY_LEN + 1)) == NULL) {
@@ -374,11 +340,11 @@ tenants_key_create(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	k.created_at = lx_now_ms();
 	perms_json(&b, k.perms);
 	if (lx_conn_begin(req->db, err) == -1) {
-		ret = fail(req, resp, err);
+		ret = tenants_http_fail(req, resp, err);
 		goto out;
 	}
 	if ((st = lx_conn_stmt(req->db, sql_key_insert, err)) == NULL) {
-		ret = fail_tx(req, resp, err);
+		ret = tenants_http_fail_tx(req, resp, err);
 		goto out;
 	}
 	sqlite3_bind_text(st, 1, k.id, -1, SQLITE_STATIC);
@@ -397,9 +363,11 @@ tenants_key_create(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	lx_buf_adds(&detail, b.data);
 	lx_buf_adds(&detail, "}");
 	if (lx_conn_step_done(req->db, st, "service key insert", err) == -1
-	    || audit(req, "service_key.create", k.id, detail.data, err) == -1
+	    || tenants_http_audit(
+	           req, "service_key.create", k.id, detail.data, err)
+	        == -1
 	    || lx_conn_commit(req->db, err) == -1) {
-		ret = fail_tx(req, resp, err);
+		ret = tenants_http_fail_tx(req, resp, err);
 		goto out;
 	}
 	/* The one response that carries the secret. */
@@ -432,7 +400,7 @@ tenants_key_list(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	int i, n = 0, limit, rc;
 
 	if (tenants_page_args(req, &limit, after, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	if ((st = lx_conn_stmt(req->db, sql_key_list, err)) == NULL)
 		return (-1);
 	rows = lx_calloc((size_t)limit + 1, sizeof(*rows));
@@ -486,22 +454,22 @@ tenants_key_revoke(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	sqlite3_stmt *st;
 
 	if (lx_conn_begin(req->db, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	if ((st = lx_conn_stmt(req->db, sql_key_revoke, err)) == NULL)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, lx_now_ms());
 	(void)lx_conn_policy_changes(req->db);
 	if (lx_conn_step_done(req->db, st, "service key revoke", err) == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	if (lx_conn_policy_changes(req->db) != 1) {
 		lx_err_set(err, 404, "key_not_found",
 		    "no live service key with this id in the tenant");
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	}
-	if (audit(req, "service_key.revoke", id, NULL, err) == -1
+	if (tenants_http_audit(req, "service_key.revoke", id, NULL, err) == -1
 	    || lx_conn_commit(req->db, err) == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	resp->status = 204;
 	return (0);
 }
