@@ -454,10 +454,7 @@ access_log(struct worker *w, const struct mg_request_info *ri,
 	lx_buf_adds(b, ",\"path\":");
 	lx_buf_add_json_str(b, ri->local_uri ? ri->local_uri : "");
 	lx_buf_adds(b, ",\"route\":");
-	if (oc->route != NULL)
-		lx_buf_add_json_str(b, oc->route);
-	else
-		lx_buf_adds(b, "null");
+	lx_buf_add_json_str_or_null(b, oc->route);
 	lx_buf_adds(b, ",\"status\":");
 	lx_buf_add_uint(b, (uint64_t)status);
 	lx_buf_adds(b, ",\"bytes\":");

@@ -362,3 +362,12 @@ lx_buf_add_time_json(struct lx_buf *b, int64_t ms)
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	lx_buf_addf(b, "\"%s.%03dZ\"", when, (int)(ms % 1000));
 }
+
+void
+lx_buf_add_json_str_or_null(struct lx_buf *b, const char *s)
+{
+	if (s == NULL || *s == '\0')
+		lx_buf_adds(b, "null");
+	else
+		lx_buf_add_json_str(b, s);
+}

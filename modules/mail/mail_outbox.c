@@ -263,10 +263,7 @@ mail_item_json(const struct mail_item *m, int with_text, struct lx_buf *b)
 	lx_buf_adds(b, ",\"state\":");
 	lx_buf_add_json_str(b, m->state);
 	lx_buf_addf(b, ",\"attempts\":%d,\"last_error\":", m->attempts);
-	if (m->last_error != NULL)
-		lx_buf_add_json_str(b, m->last_error);
-	else
-		lx_buf_adds(b, "null");
+	lx_buf_add_json_str_or_null(b, m->last_error);
 	lx_buf_adds(b, ",\"created_at\":");
 	lx_buf_add_time_json(b, m->created_at);
 	lx_buf_adds(b, ",\"updated_at\":");
@@ -275,10 +272,7 @@ mail_item_json(const struct mail_item *m, int with_text, struct lx_buf *b)
 	lx_buf_add_time_json(b, m->sent_at);
 	if (with_text) {
 		lx_buf_adds(b, ",\"text\":");
-		if (m->text != NULL)
-			lx_buf_add_json_str(b, m->text);
-		else
-			lx_buf_adds(b, "null");
+		lx_buf_add_json_str_or_null(b, m->text);
 	}
 	lx_buf_adds(b, "}");
 }

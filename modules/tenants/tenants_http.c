@@ -136,10 +136,7 @@ tenant_json(const struct tenant *t, struct lx_buf *b)
 	lx_buf_adds(b, ",\"status\":");
 	lx_buf_add_json_str(b, t->status);
 	lx_buf_adds(b, ",\"role\":");
-	if (t->role[0] != '\0')
-		lx_buf_add_json_str(b, t->role);
-	else
-		lx_buf_adds(b, "null");
+	lx_buf_add_json_str_or_null(b, t->role);
 	lx_buf_adds(b, ",\"created_at\":");
 	lx_buf_add_time_json(b, t->created_at);
 	lx_buf_adds(b, ",\"updated_at\":");
@@ -168,10 +165,7 @@ static void
 next_cursor(struct lx_buf *b, const char *last)
 {
 	lx_buf_adds(b, "],\"next_cursor\":");
-	if (last != NULL)
-		lx_buf_add_json_str(b, last);
-	else
-		lx_buf_adds(b, "null");
+	lx_buf_add_json_str_or_null(b, last);
 	lx_buf_adds(b, "}");
 }
 

@@ -87,10 +87,7 @@ invitation_json(const struct invitation *iv, struct lx_buf *b)
 	lx_buf_adds(b, ",\"role\":");
 	lx_buf_add_json_str(b, iv->role);
 	lx_buf_adds(b, ",\"invited_by\":");
-	if (iv->invited_by[0] != '\0')
-		lx_buf_add_json_str(b, iv->invited_by);
-	else
-		lx_buf_adds(b, "null");
+	lx_buf_add_json_str_or_null(b, iv->invited_by);
 	lx_buf_adds(b, ",\"created_at\":");
 	lx_buf_add_time_json(b, iv->created_at);
 	lx_buf_adds(b, ",\"expires_at\":");

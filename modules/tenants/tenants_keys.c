@@ -270,10 +270,7 @@ key_json(struct lx_buf *b, const struct service_key *k)
 	lx_buf_adds(b, ",\"permissions\":");
 	perms_json(b, k->perms);
 	lx_buf_adds(b, ",\"created_by\":");
-	if (k->created_by[0] != '\0')
-		lx_buf_add_json_str(b, k->created_by);
-	else
-		lx_buf_adds(b, "null");
+	lx_buf_add_json_str_or_null(b, k->created_by);
 	lx_buf_adds(b, ",\"created_at\":");
 	lx_buf_add_time_json(b, k->created_at);
 	lx_buf_adds(b, ",\"revoked_at\":");
