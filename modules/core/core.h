@@ -163,6 +163,24 @@ typedef int (*lx_key_authenticator)(struct lx_conn *c, const char *token,
 int lx_tenant_pick(const struct lx_identity *id, const char *header,
     const char *query, char out[40], struct lx_err *err);
 
+/* A query parameter a route accepts, for lx_query_args. */
+struct lx_qarg {
+	const char *name; /* NULL ends the array */
+	char *val; /* out: the decoded value, "" when absent or empty */
+	size_t size; /* bytes of val, its NUL included */
+	int seen; /* out: 1 if the query named it */
+};
+
+/*
+ * Parses a raw query string (may be NULL) against the parameters a route
+ * declares, so undeclared input never reaches a handler: every parameter
+ * must be declared (else 400 "unknown_parameter" naming it) and given once
+ * (400 "duplicate_parameter"); values are percent-decoded ('+' is a space)
+ * and must hold no control character and fit val (400 "invalid_parameter").
+ * Returns 0 or -1 with err. Pure; thread-safe.
+ */
+int lx_query_args(const char *query, struct lx_qarg *args, struct lx_err *err);
+
 /*
  * Verifies a bearer token (token[0..len), not NUL-terminated) and fills
  * *out; returns 0, or -1 with err (the core answers 401 "invalid_token").

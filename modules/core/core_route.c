@@ -374,6 +374,79 @@ query_value(const char *query, const char *key, char *out, size_t outsz)
 	return (0);
 }
 
+/* Decodes src[0..len) (percent escapes, '+' as a space) into out (size
+ * bytes); -1 for a bad escape, a control character or no room. */
+static int
+decode_value(const char *src, size_t len, char *out, size_t size)
+{
+	size_t i, o = 0;
+	int hi, lo, c;
+
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)src[i];
+		if (c == '+')
+			c = ' ';
+		else if (c == '%') {
+			if (i + 2 >= len)
+				return (-1);
+			if ((hi = hexval(src[i + 1])) < 0
+			    || (lo = hexval(src[i + 2])) < 0)
+				return (-1);
+			c = hi << 4 | lo;
+			i += 2;
+		}
+		if (c < 0x20 || c == 0x7f || o + 1 >= size)
+			return (-1);
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return (0);
+}
+
+int
+lx_query_args(const char *query, struct lx_qarg *args, struct lx_err *err)
+{
+	const char *q = query, *amp, *eq;
+	struct lx_qarg *a;
+	size_t klen;
+
+	for (a = args; a->name != NULL; a++) {
+		a->val[0] = '\0';
+		a->seen = 0;
+	}
+	while (q != NULL && *q != '\0') {
+		if ((amp = strchr(q, '&')) == NULL)
+			amp = q + strlen(q);
+		eq = memchr(q, '=', (size_t)(amp - q));
+		klen = eq != NULL ? (size_t)(eq - q) : (size_t)(amp - q);
+		for (a = args; a->name != NULL; a++)
+			if (strlen(a->name) == klen
+			    && strncmp(q, a->name, klen) == 0)
+				break;
+		if (klen > 0 && a->name == NULL)
+			return (lx_err_set(err, 400, "unknown_parameter",
+			    "the query parameter '%.*s' is not accepted here",
+			    (int)(klen > 64 ? 64 : klen), q));
+		if (klen > 0 && a->seen)
+			return (lx_err_set(err, 400, "duplicate_parameter",
+			    "the query parameter %s is given twice", a->name));
+		if (klen > 0) {
+			a->seen = 1;
+			if (eq != NULL
+			    && decode_value(eq + 1, (size_t)(amp - eq - 1),
+			           a->val, a->size)
+			        == -1)
+				return (lx_err_set(err, 400,
+				    "invalid_parameter",
+				    "the query parameter %s is malformed or "
+				    "longer than %zu bytes",
+				    a->name, a->size - 1));
+		}
+		q = *amp == '&' ? amp + 1 : amp;
+	}
+	return (0);
+}
+
 int
 lx_tenant_pick(const struct lx_identity *id, const char *header,
     const char *query, char out[40], struct lx_err *err)

@@ -363,6 +363,72 @@ lx_buf_add_time_json(struct lx_buf *b, int64_t ms)
 	lx_buf_addf(b, "\"%s.%03dZ\"", when, (int)(ms % 1000));
 }
 
+/* n decimal digits of s into *v; 0 ok, -1 if any is not a digit. */
+static int
+digits(const char *s, int n, int *v)
+{
+	int i;
+
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return (-1);
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return (0);
+}
+
+int
+lx_time_parse(const char *s, int64_t *ms)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+		31 };
+	int y, mo, d, h, mi, sec, frac = 0, scale = 100, oh = 0, om = 0, sign;
+	struct tm tm;
+	time_t t;
+
+	if (s == NULL || strlen(s) < 20 || digits(s, 4, &y) == -1 || s[4] != '-'
+	    || digits(s + 5, 2, &mo) == -1 || s[7] != '-'
+	    || digits(s + 8, 2, &d) == -1 || (s[10] != 'T' && s[10] != 't')
+	    || digits(s + 11, 2, &h) == -1 || s[13] != ':'
+	    || digits(s + 14, 2, &mi) == -1 || s[16] != ':'
+	    || digits(s + 17, 2, &sec) == -1)
+		return (-1);
+	s += 19;
+	if (*s == '.') {
+		if (s[1] < '0' || s[1] > '9')
+			return (-1);
+		for (s++; *s >= '0' && *s <= '9'; s++, scale /= 10)
+			frac += scale * (*s - '0');
+	}
+	if (*s == 'Z' || *s == 'z')
+		sign = 0, s++;
+	else if ((*s == '+' || *s == '-') && digits(s + 1, 2, &oh) == 0
+	    && s[3] == ':' && digits(s + 4, 2, &om) == 0) {
+		sign = *s == '-' ? -1 : 1;
+		s += 6;
+	} else
+		return (-1);
+	if (*s != '\0' || y < 1970 || mo < 1 || mo > 12 || d < 1
+	    || d > mdays[mo - 1]
+	    || (mo == 2 && d == 29
+	        && (y % 4 != 0 || (y % 100 == 0 && y % 400 != 0)))
+	    || h > 23 || mi > 59 || sec > 60 || oh > 23 || om > 59)
+		return (-1);
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm) - (time_t)sign * (oh * 3600 + om * 60);
+	if (t < 0)
+		return (-1);
+	*ms = (int64_t)t * 1000 + frac;
+	return (0);
+}
+
 void
 lx_buf_add_json_str_or_null(struct lx_buf *b, const char *s)
 {

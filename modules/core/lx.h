@@ -60,6 +60,11 @@ void lx_buf_add_uint(struct lx_buf *b, uint64_t v);
 /* Appends ms since the epoch as a JSON string in UTC ISO 8601 with
  * milliseconds ("2026-11-25T10:00:00.123Z"), or null for ms <= 0. */
 void lx_buf_add_time_json(struct lx_buf *b, int64_t ms);
+/* Parses an RFC 3339 time ("2026-11-25T10:00:00Z", fractional seconds
+ * and a "+hh:mm"/"-hh:mm" offset allowed, 't'/'z' in any case) into ms
+ * since the epoch (fractions beyond ms are truncated). 0 ok, -1 if s is
+ * anything else or before 1970. Pure. */
+int lx_time_parse(const char *s, int64_t *ms);
 /* Appends s as a JSON string, or null when s is NULL or empty. */
 void lx_buf_add_json_str_or_null(struct lx_buf *b, const char *s);
 /* Appends s as a JSON string literal, quotes included. */

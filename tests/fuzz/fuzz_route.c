@@ -2,7 +2,9 @@
  * libFuzzer target for the router (lx_router_match): the first byte picks
  * the method, the rest is the raw request path. Any input must give a
  * consistent answer: a match with a route and its parameters, a 405 with an
- * Allow set, or not found, never a crash.
+ * Allow set, or not found, never a crash. The same bytes go through the
+ * query parser (lx_query_args) as a raw query string: accepted values are
+ * NUL-terminated, fit their buffer and hold no control character.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,32 @@ static const struct lx_route routes[] = {
 
 static const unsigned methods[] = { M_GET, M_HEAD, M_POST, M_PUT, M_PATCH,
 	M_DELETE, M_OPTIONS, 0 };
+
+static void
+query_check(const char *query)
+{
+	char a[8], b[40];
+	struct lx_qarg args[] = {
+		{ "limit", a, sizeof(a), 0 },
+		{ "cursor", b, sizeof(b), 0 },
+		{ NULL, NULL, 0, 0 },
+	};
+	struct lx_err err;
+	size_t i, j;
+
+	if (lx_query_args(query, args, &err) == -1) {
+		if (err.status != 400)
+			abort();
+		return;
+	}
+	for (i = 0; args[i].name != NULL; i++) {
+		if (strlen(args[i].val) >= args[i].size)
+			abort();
+		for (j = 0; args[i].val[j] != '\0'; j++)
+			if ((unsigned char)args[i].val[j] < 0x20)
+				abort();
+	}
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -72,6 +100,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	lx_buf_cleanup(&scratch);
+	query_check(path);
 	lx_free(path);
 	return (0);
 }

@@ -242,6 +242,51 @@ test_tenant_pick(void)
 	CHECK(err.status == 404);
 }
 
+/* Declared query parameters (lx_query_args): decoded, each once, nothing
+ * undeclared, nothing that does not fit or holds a control character. */
+static void
+test_query_args(void)
+{
+	char limit[8], actor[16];
+	struct lx_qarg args[] = {
+		{ "limit", limit, sizeof(limit), 0 },
+		{ "actor", actor, sizeof(actor), 0 },
+		{ NULL, NULL, 0, 0 },
+	};
+	struct lx_err err;
+
+	CHECK(lx_query_args(NULL, args, &err) == 0);
+	CHECK(!args[0].seen && limit[0] == '\0' && actor[0] == '\0');
+	CHECK(lx_query_args("", args, &err) == 0);
+	CHECK(lx_query_args("limit=5&actor=a%20b+c%2A", args, &err) == 0);
+	CHECK(args[0].seen && args[1].seen);
+	CHECK_STR(limit, "5");
+	CHECK_STR(actor, "a b c*");
+	CHECK(lx_query_args("actor=&", args, &err) == 0);
+	CHECK(args[1].seen && !args[0].seen && actor[0] == '\0');
+	CHECK(lx_query_args("limit", args, &err) == 0 && args[0].seen);
+	CHECK(lx_query_args("other=1", args, &err) == -1);
+	CHECK(err.status == 400);
+	CHECK_STR(err.code, "unknown_parameter");
+	CHECK(strstr(err.detail, "other") != NULL);
+	CHECK(lx_query_args("limit=1&limit=2", args, &err) == -1);
+	CHECK_STR(err.code, "duplicate_parameter");
+	CHECK(lx_query_args("limit=12345678", args, &err) == -1);
+	CHECK_STR(err.code, "invalid_parameter");
+	CHECK(lx_query_args("limit=1234567", args, &err) == 0);
+	CHECK(lx_query_args("actor=%00", args, &err) == -1);
+	CHECK_STR(err.code, "invalid_parameter");
+	CHECK(lx_query_args("actor=%0a", args, &err) == -1);
+	CHECK(lx_query_args("actor=%4", args, &err) == -1);
+	CHECK(lx_query_args("actor=%zz", args, &err) == -1);
+	CHECK(lx_query_args("actor=%", args, &err) == -1);
+	CHECK(lx_query_args("actor=%41", args, &err) == 0);
+	CHECK_STR(actor, "A");
+	CHECK(lx_query_args("&&limit=3&", args, &err) == 0);
+	CHECK_STR(limit, "3");
+	CHECK(lx_query_args("=x", args, &err) == 0);
+}
+
 /* Every module in lx_modules[] would be checked by the server; here the
  * routes of this test stand in: a table registers in one router. */
 int
@@ -253,5 +298,6 @@ main(void)
 	RUN(test_not_found);
 	RUN(test_bad_tables);
 	RUN(test_tenant_pick);
+	RUN(test_query_args);
 	return (lxtest_done());
 }
