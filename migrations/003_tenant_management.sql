@@ -7,8 +7,11 @@
 -- (migrations, jobs, CLI) uses the tables directly.
 -- Ids are UUIDv4 text, times ms since the epoch, like 002.
 
--- One tenant. slug is the stable, URL-safe handle; owner_id the user who
--- created it (also an 'owner' member).
+-- One tenant. slug is the stable, URL-safe handle; owner_id the primary
+-- owner (an 'owner' member: the creator, or whom ownership was transferred
+-- to). A deleted tenant keeps its rows (and its slug) from deleted_at until
+-- purge_at, when the tenants.purge job removes it; restoring it before then
+-- clears both.
 CREATE TABLE tenants (
 	id         TEXT PRIMARY KEY,
 	slug       TEXT NOT NULL UNIQUE,
@@ -18,7 +21,11 @@ CREATE TABLE tenants (
 	status     TEXT NOT NULL DEFAULT 'active'
 	           CHECK (status IN ('active', 'suspended', 'deleted')),
 	created_at INTEGER NOT NULL,
-	updated_at INTEGER NOT NULL
+	updated_at INTEGER NOT NULL,
+	deleted_at INTEGER,
+	purge_at   INTEGER,
+	CHECK ((status = 'deleted') = (deleted_at IS NOT NULL AND
+	       purge_at IS NOT NULL))
 ) STRICT;
 CREATE INDEX tenants_owner ON tenants (owner_id);
 

@@ -68,6 +68,8 @@ static const struct pol_col tenant_cols[] = {
 	    "'suspended', 'deleted'))" },
 	{ "created_at", "bigint NOT NULL" },
 	{ "updated_at", "bigint NOT NULL" },
+	{ "deleted_at", "bigint" },
+	{ "purge_at", "bigint" },
 	{ NULL, NULL },
 };
 
@@ -150,7 +152,9 @@ static const struct pol_col audit_cols[] = {
  * system code). A platform admin passes every policy.
  */
 static const struct pol_table policies[] = {
-	{ "tenants", "p_tenants", "id", tenant_cols, NULL,
+	{ "tenants", "p_tenants", "id", tenant_cols,
+	    "CHECK ((status = 'deleted') = (deleted_at IS NOT NULL AND "
+	    "purge_at IS NOT NULL))",
 	    "is_platform_admin() OR " IN_TENANT("id",
 	        "tenants.read") " OR "
 	                        "$.id IN (SELECT tenant_id FROM memberships "
@@ -186,16 +190,23 @@ static const struct pol_table policies[] = {
 #define NPOLICIES (sizeof(policies) / sizeof(policies[0]))
 
 /*
- * The tenant summary over the visible tenants (%s: the tenants relation).
- * usage is 0 until billing lands (issue #4 builds no metering); last
- * activity is the latest audit record of the tenant or its last change.
+ * The tenant summary over the visible tenants (%s: the tenants relation):
+ * what a tenant holds against its plan's limits (members, live service
+ * keys, pending invitations; metered usage joins with billing) and its last
+ * activity, the latest audit record of the tenant or its last change.
+ * now_ms() is the clock in both dialects.
  */
 static const char summary_sql[] =
     "SELECT t.id AS id, t.slug AS slug, t.name AS name, t.plan AS plan, "
     "t.status AS status, "
     "(SELECT count(*) FROM memberships m WHERE m.tenant_id = t.id) "
     "AS members_count, "
-    "0 AS usage, "
+    "(SELECT count(*) FROM service_keys k WHERE k.tenant_id = t.id "
+    "AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR "
+    "k.expires_at > now_ms())) AS service_keys_count, "
+    "(SELECT count(*) FROM invitations i WHERE i.tenant_id = t.id "
+    "AND i.accepted_at IS NULL AND i.revoked_at IS NULL "
+    "AND i.expires_at > now_ms()) AS invitations_pending, "
     "CASE WHEN a.last > t.updated_at THEN a.last ELSE t.updated_at END "
     "AS last_activity_at "
     "FROM %s t LEFT JOIN (SELECT tenant_id, max(created_at) AS last "
@@ -318,6 +329,14 @@ fn_perm(sqlite3_context *cx, int argc, sqlite3_value **argv)
 	sqlite3_result_int(cx, yes);
 }
 
+static void
+fn_now(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	(void)argv;
+	sqlite3_result_int64(cx, lx_now_ms());
+}
+
 /* Called by the INSTEAD OF triggers once per row written. */
 static void
 fn_row(sqlite3_context *cx, int argc, sqlite3_value **argv)
@@ -345,6 +364,7 @@ lx_policy_conn_init(struct lx_conn *c)
 		{ "is_platform_admin", 0, fn_admin },
 		{ "has_permission", 1, fn_perm },
 		{ "lx_policy_row", 0, fn_row },
+		{ "now_ms", 0, fn_now },
 	};
 	size_t i;
 	int rc = SQLITE_OK;
@@ -732,6 +752,9 @@ static const char pg_functions[] =
     "    AS $$ SELECT coalesce(current_setting('app.platform_admin', "
     "true), '')\n"
     "        IN ('1', 'on', 'true') $$;\n"
+    "CREATE FUNCTION now_ms() RETURNS bigint LANGUAGE sql VOLATILE\n"
+    "    AS $$ SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint "
+    "$$;\n"
     "CREATE FUNCTION has_permission(p text) RETURNS boolean LANGUAGE sql "
     "STABLE\n"
     "    AS $$ SELECT is_platform_admin() OR p = ANY (string_to_array(\n"
@@ -820,7 +843,7 @@ lx_policy_export_postgres(FILE *f)
 	for (i = 0; i < NPOLICIES; i++)
 		pg_policies(&b, &policies[i]);
 	lx_buf_adds(&b,
-	    "\n-- usage is 0 until billing lands.\n"
+	    "\n"
 	    "CREATE VIEW " SUMMARY_VIEW " WITH (security_invoker = true) AS\n"
 	    "    ");
 	lx_buf_addf(&b, summary_sql, "tenants");

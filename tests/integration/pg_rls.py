@@ -81,8 +81,8 @@ class PostgresRLS(unittest.TestCase):
                      "SELECT count(*) FROM p_memberships",
                      "SELECT count(*) FROM service_keys",
                      "SELECT count(*) FROM v_audit_logs",
-                     "SELECT members_count, usage FROM v_tenant_summary")
-        self.assertEqual(r.stdout.split(), ["2", "0", "2", "1", "1", "2|0"])
+                     "SELECT members_count, service_keys_count FROM v_tenant_summary")
+        self.assertEqual(r.stdout.split(), ["2", "0", "2", "1", "1", "2|1"])
         # No context at all: nothing.
         r = self.app("SELECT count(*) FROM tenants", ctx=())
         self.assertEqual(r.stdout.split(), ["0"])

@@ -194,7 +194,8 @@ test_views_scope_to_tenant(void)
 	    == 0);
 	CHECK(st_int(c, "SELECT count(*) FROM v_tenant_summary") == 1);
 	CHECK(st_int(c, "SELECT members_count FROM v_tenant_summary") == 2);
-	CHECK(st_int(c, "SELECT usage FROM v_tenant_summary") == 0);
+	CHECK(
+	    st_int(c, "SELECT service_keys_count FROM v_tenant_summary") == 1);
 	CHECK(st_int(c, "SELECT last_activity_at FROM v_tenant_summary") == 50);
 
 	/* Writes into tenant A: refused or no rows. */
