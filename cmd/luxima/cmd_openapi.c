@@ -1,7 +1,12 @@
 /*
  * luxima openapi: prints the embedded OpenAPI 3.1 document, or with
- * `routes` the route table every module registered (one `METHOD PATH` line
- * per method), which tests/spec compares with api/openapi.yaml.
+ * `routes` the route table every module registered, one `METHOD PATH MODULE
+ * NEED` line per method, which tests/spec compares with api/openapi.yaml
+ * and tests/integration/test_tenant_isolation.py turns into its cases. NEED
+ * is what the core checks first: anon, user, platform_admin, user_ctx,
+ * tenant:<permission> (the {id} path parameter) or tenant_ctx:<permission>
+ * (the tenant-context rule), <permission> being "none" for membership
+ * alone.
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,19 +27,40 @@ static const struct {
 	{ M_OPTIONS, "OPTIONS" },
 };
 
+/* The NEED column of a route's line into buf. */
+static void
+need_format(enum lx_need need, char *buf, size_t len)
+{
+	static const char *const kinds[] = { "anon", "user", "platform_admin",
+		"user_ctx", "tenant", "tenant_ctx" };
+	unsigned kind = LX_NEED_KIND(need);
+	const char *perm = lx_perm_name(LX_NEED_PERM(need));
+
+	if (kind >= LX_NELEM(kinds))
+		snprintf(buf, len, "unknown");
+	else if (kind == NEED_TENANT || kind == NEED_TENANT_CTX)
+		snprintf(buf, len, "%s:%s", kinds[kind],
+		    perm != NULL ? perm : "none");
+	else
+		snprintf(buf, len, "%s", kinds[kind]);
+}
+
 static void
 print_routes(void)
 {
 	const struct lx_route *r;
+	char need[64];
 	size_t i, m;
 
 	for (i = 0; lx_modules[i] != NULL; i++)
 		for (r = lx_modules[i]->routes; r != NULL && r->path != NULL;
-		     r++)
+		     r++) {
+			need_format(r->need, need, sizeof(need));
 			for (m = 0; m < LX_NELEM(methods); m++)
 				if (r->methods & methods[m].bit)
-					printf("%s %s %s\n", methods[m].name,
-					    r->path, lx_modules[i]->name);
+					printf("%s %s %s %s\n", methods[m].name,
+					    r->path, lx_modules[i]->name, need);
+		}
 }
 
 int

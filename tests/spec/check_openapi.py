@@ -37,7 +37,7 @@ def registered_routes():
     p = subprocess.run([BIN, "openapi", "routes"], capture_output=True, text=True, check=True)
     out = set()
     for line in p.stdout.splitlines():
-        method, path, _module = line.split(" ")
+        method, path, _module, _need = line.split(" ")
         out.add((method, path))
     return out
 
