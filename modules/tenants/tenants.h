@@ -29,6 +29,8 @@ struct tenant {
 	char role[16]; /* the caller's role, "" if none */
 	int64_t created_at; /* ms since epoch */
 	int64_t updated_at;
+	int64_t deleted_at; /* 0 unless status is deleted */
+	int64_t purge_at; /* when the purge job removes it; 0 if not deleted */
 };
 
 struct member {
@@ -49,6 +51,37 @@ struct invitation {
 	int64_t expires_at;
 	int64_t accepted_at; /* 0: not accepted */
 	int64_t revoked_at; /* 0: not revoked */
+};
+
+/* What a tenant holds (v_tenant_summary). */
+struct tenant_summary {
+	int64_t members;
+	int64_t service_keys; /* neither revoked nor expired */
+	int64_t invitations_pending; /* neither accepted, revoked nor expired */
+	int64_t last_activity_at; /* ms: its latest audit record or change */
+};
+
+/* A filter of GET /tenants/{id}/audit-logs; NULL or 0: no filter. */
+struct tenant_audit_query {
+	int64_t before_id; /* the cursor: records with a smaller id */
+	const char *actor; /* exact */
+	const char *action; /* exact */
+	const char *action_like; /* LIKE pattern with '\' as escape */
+	int64_t since; /* created_at >= since (ms) */
+	int64_t until; /* created_at < until (ms) */
+	int limit; /* rows to read */
+};
+
+/* One audit record of a tenant. */
+struct tenant_audit {
+	int64_t id;
+	int64_t created_at;
+	char actor[64];
+	char action[64];
+	char target[128];
+	char request_id[80];
+	char address[64];
+	char *detail; /* JSON object text (heap) */
 };
 
 /* --- rules (tenants.c) --- */
@@ -130,6 +163,29 @@ int tenants_store_invite_accepted(
 int tenants_store_invite_by_hash(struct lx_conn *c, const char *token_hash,
     struct invitation *out, struct lx_err *err);
 
+/* Inside the write transaction, after an owner was demoted or removed:
+ * when the primary owner (owner_id) is no longer an owner, the earliest
+ * remaining owner becomes it. */
+int tenants_store_owner_fix(struct lx_conn *c, int64_t now, struct lx_err *err);
+/* The context tenant's summary; 404 if not visible. */
+int tenants_store_summary(
+    struct lx_conn *c, struct tenant_summary *out, struct lx_err *err);
+/* Up to q->limit audit records of the context's tenant, newest first,
+ * into out[q->limit] (free each detail with tenants_audit_free). */
+int tenants_store_audit(struct lx_conn *c, const struct tenant_audit_query *q,
+    struct tenant_audit *out, int *n, struct lx_err *err);
+/* Frees rows (an lx_calloc array of at least n) and their details. */
+void tenants_audit_free(struct tenant_audit *rows, int n);
+/* Under a platform admin's context: a deleted tenant becomes active again
+ * (deleted_at and purge_at cleared); 404 if id is not a deleted tenant. */
+int tenants_store_restore(
+    struct lx_conn *c, const char *id, int64_t now, struct lx_err *err);
+/* System code (no context): deletes tenant id (its memberships,
+ * invitations and keys cascade) if it is deleted and its purge_at has
+ * come; *purged says whether it did. */
+int tenants_store_purge(struct lx_conn *c, const char *id, int64_t now,
+    int *purged, struct lx_err *err);
+
 /* --- invitations and the member limit (tenants_invites.c) --- */
 
 /* The integer setting key (e.g. "tenants.invitation_ttl_s"): environment
@@ -167,6 +223,41 @@ int tenants_http_audit(const struct lx_req *req, const char *action,
  * (tenants_http.c). */
 int tenants_page_args(
     const struct lx_req *req, int *limit, char after[40], struct lx_err *err);
+/* The limit parameter a (TENANTS_PAGE_DEFAULT when absent): 400
+ * "invalid_limit" unless 1..TENANTS_PAGE_MAX. */
+int tenants_limit_arg(const struct lx_qarg *a, int *limit, struct lx_err *err);
+/* Appends t as the API's tenant object; sends it as resp's body. */
+void tenants_tenant_json(const struct tenant *t, struct lx_buf *b);
+void tenants_send_tenant(
+    struct lx_resp *resp, int status, const struct tenant *t);
+/* The member limit of a tenant (tenants.member_limit, default 50 until
+ * plans carry it). */
+int64_t tenants_member_limit(const struct lx_server *srv);
+
+/* --- lifecycle (tenants_lifecycle.c) --- */
+
+/* DELETE /tenants/{id}: owners only; soft delete, purge job enqueued. */
+int tenants_delete(
+    struct lx_req *req, struct lx_resp *resp, struct lx_err *err);
+/* POST /admin/tenants/{id}/restore: a platform admin, within the grace
+ * period. */
+int tenants_restore(
+    struct lx_req *req, struct lx_resp *resp, struct lx_err *err);
+/* POST /tenants/{id}/transfer-ownership {user_id}: owners only. */
+int tenants_transfer(
+    struct lx_req *req, struct lx_resp *resp, struct lx_err *err);
+/* The module's init: the purge job and the key authenticator. */
+int tenants_init(struct lx_server *srv, struct lx_err *err);
+
+/* --- views (tenants_views.c) --- */
+
+/* GET /tenants/{id}/audit-logs, GET /tenants/{id}/summary, GET /context. */
+int tenants_audit_list(
+    struct lx_req *req, struct lx_resp *resp, struct lx_err *err);
+int tenants_summary(
+    struct lx_req *req, struct lx_resp *resp, struct lx_err *err);
+int tenants_context(
+    struct lx_req *req, struct lx_resp *resp, struct lx_err *err);
 
 /* --- service keys (tenants_keys.c) --- */
 
@@ -183,7 +274,14 @@ int tenants_key_list(
 int tenants_key_revoke(
     struct lx_req *req, struct lx_resp *resp, struct lx_err *err);
 extern const struct lx_schema tenants_key_schema;
-/* The module's init: registers tenants_key_verify with the core. */
+/* The caller's permissions in the context's tenant: a key's own subset,
+ * a user's through the bound context (their role's, every one for a
+ * platform admin). */
+int tenants_caller_perms(
+    const struct lx_req *req, lx_perm_set *out, struct lx_err *err);
+/* Appends set as a JSON array of permission names, in enum order. */
+void tenants_perms_json(struct lx_buf *b, lx_perm_set set);
+/* Registers tenants_key_verify with the core (the module's init). */
 int tenants_keys_init(struct lx_server *srv, struct lx_err *err);
 
 /* --- routes (tenants_http.c) --- */

@@ -66,62 +66,47 @@ cursor_ok(const char *s, size_t len)
 	return (1);
 }
 
-/* Parses ?limit=&cursor= (nothing else is accepted). */
-static int
-page_args(
-    const struct lx_req *req, int *limit, char after[40], struct lx_err *err)
+int
+tenants_limit_arg(const struct lx_qarg *a, int *limit, struct lx_err *err)
 {
-	const char *q = req->query, *amp, *eq;
-	size_t klen, vlen;
-	char num[8];
 	char *end;
 	long v;
 
 	*limit = TENANTS_PAGE_DEFAULT;
-	after[0] = '\0';
-	while (q != NULL && *q != '\0') {
-		amp = strchr(q, '&');
-		if (amp == NULL)
-			amp = q + strlen(q);
-		eq = memchr(q, '=', (size_t)(amp - q));
-		klen = eq != NULL ? (size_t)(eq - q) : (size_t)(amp - q);
-		vlen = eq != NULL ? (size_t)(amp - eq - 1) : 0;
-		if (klen == 5 && strncmp(q, "limit", 5) == 0) {
-			if (vlen == 0 || vlen >= sizeof(num))
-				goto bad_limit;
-			memcpy(num, eq + 1, vlen);
-			num[vlen] = '\0';
-			v = strtol(num, &end, 10);
-			if (*end != '\0' || num[0] == '-' || num[0] == '+'
-			    || v < 1 || v > TENANTS_PAGE_MAX)
-				goto bad_limit;
-			*limit = (int)v;
-		} else if (klen == 6 && strncmp(q, "cursor", 6) == 0) {
-			if (!cursor_ok(eq + 1, vlen))
-				return (lx_err_set(err, 400, "invalid_cursor",
-				    "cursor must be a next_cursor value"));
-			memcpy(after, eq + 1, vlen);
-			after[vlen] = '\0';
-		} else if (klen > 0)
-			return (lx_err_set(err, 400, "unknown_parameter",
-			    "only limit and cursor are accepted"));
-		q = *amp == '&' ? amp + 1 : amp;
-	}
+	if (!a->seen)
+		return (0);
+	v = strtol(a->val, &end, 10);
+	if (a->val[0] < '0' || a->val[0] > '9' || *end != '\0' || v < 1
+	    || v > TENANTS_PAGE_MAX)
+		return (lx_err_set(err, 400, "invalid_limit",
+		    "limit must be an integer from 1 to %d", TENANTS_PAGE_MAX));
+	*limit = (int)v;
 	return (0);
-bad_limit:
-	return (lx_err_set(err, 400, "invalid_limit",
-	    "limit must be an integer from 1 to %d", TENANTS_PAGE_MAX));
 }
 
 int
 tenants_page_args(
     const struct lx_req *req, int *limit, char after[40], struct lx_err *err)
 {
-	return (page_args(req, limit, after, err));
+	char num[24], cursor[80];
+	struct lx_qarg args[] = {
+		{ "limit", num, sizeof(num), 0 },
+		{ "cursor", cursor, sizeof(cursor), 0 },
+		{ NULL, NULL, 0, 0 },
+	};
+
+	if (lx_query_args(req->query, args, err) == -1
+	    || tenants_limit_arg(&args[0], limit, err) == -1)
+		return (-1);
+	if (args[1].seen && !cursor_ok(cursor, strlen(cursor)))
+		return (lx_err_set(err, 400, "invalid_cursor",
+		    "cursor must be a next_cursor value"));
+	snprintf(after, 40, "%s", cursor);
+	return (0);
 }
 
-static void
-tenant_json(const struct tenant *t, struct lx_buf *b)
+void
+tenants_tenant_json(const struct tenant *t, struct lx_buf *b)
 {
 	lx_buf_adds(b, "{\"id\":");
 	lx_buf_add_json_str(b, t->id);
@@ -151,13 +136,13 @@ send_buf(struct lx_resp *resp, int status, struct lx_buf *b)
 	lx_buf_cleanup(b);
 }
 
-static void
-send_tenant(struct lx_resp *resp, int status, const struct tenant *t)
+void
+tenants_send_tenant(struct lx_resp *resp, int status, const struct tenant *t)
 {
 	struct lx_buf b;
 
 	lx_buf_init(&b);
-	tenant_json(t, &b);
+	tenants_tenant_json(t, &b);
 	send_buf(resp, status, &b);
 }
 
@@ -177,7 +162,7 @@ h_list(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	char after[40];
 	int i, n, limit;
 
-	if (page_args(req, &limit, after, err) == -1)
+	if (tenants_page_args(req, &limit, after, err) == -1)
 		return (tenants_http_fail(req, resp, err));
 	rows = lx_calloc((size_t)limit + 1, sizeof(*rows));
 	if (tenants_store_list_mine(req->db, after, limit + 1, rows, &n, err)
@@ -190,7 +175,7 @@ h_list(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	for (i = 0; i < n && i < limit; i++) {
 		if (i > 0)
 			lx_buf_adds(&b, ",");
-		tenant_json(&rows[i], &b);
+		tenants_tenant_json(&rows[i], &b);
 	}
 	next_cursor(&b, n > limit ? rows[limit - 1].id : NULL);
 	lx_free(rows);
@@ -243,7 +228,7 @@ h_create(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	if (tenants_http_audit(req, "tenant.create", t.id, detail, err) == -1
 	    || lx_conn_commit(req->db, err) == -1)
 		return (tenants_http_fail_tx(req, resp, err));
-	send_tenant(resp, 201, &t);
+	tenants_send_tenant(resp, 201, &t);
 	return (0);
 }
 
@@ -255,7 +240,7 @@ h_get(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	memset(&t, 0, sizeof(t));
 	if (tenants_store_get(req->db, req->tenant.id, &t, err) == -1)
 		return (tenants_http_fail(req, resp, err));
-	send_tenant(resp, 200, &t);
+	tenants_send_tenant(resp, 200, &t);
 	return (0);
 }
 
@@ -294,36 +279,7 @@ h_patch(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 		return (tenants_http_fail_tx(req, resp, err));
 	}
 	lx_buf_cleanup(&d);
-	send_tenant(resp, 200, &t);
-	return (0);
-}
-
-/* Soft delete: status 'deleted' (updated_at is the deletion time); the
- * tenant disappears from every route at once, its rows stay until a
- * purge job removes them. Owners (and platform admins) only. */
-static int
-h_delete(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
-{
-	struct tenant t;
-
-	memset(&t, 0, sizeof(t));
-	if (strcmp(req->tenant.role, "owner") != 0
-	    && !req->tenant.platform_admin) {
-		lx_err_set(err, 403, "forbidden",
-		    "only an owner may delete the tenant");
-		return (tenants_http_fail(req, resp, err));
-	}
-	if (lx_conn_begin(req->db, err) == -1)
-		return (tenants_http_fail(req, resp, err));
-	if (tenants_store_get(req->db, req->tenant.id, &t, err) == -1)
-		return (tenants_http_fail_tx(req, resp, err));
-	snprintf(t.status, sizeof(t.status), "deleted");
-	t.updated_at = lx_now_ms();
-	if (tenants_store_update(req->db, &t, err) == -1
-	    || tenants_http_audit(req, "tenant.delete", t.id, NULL, err) == -1
-	    || lx_conn_commit(req->db, err) == -1)
-		return (tenants_http_fail_tx(req, resp, err));
-	resp->status = 204;
+	tenants_send_tenant(resp, 200, &t);
 	return (0);
 }
 
@@ -349,7 +305,7 @@ h_members(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	char after[40];
 	int i, n, limit;
 
-	if (page_args(req, &limit, after, err) == -1)
+	if (tenants_page_args(req, &limit, after, err) == -1)
 		return (tenants_http_fail(req, resp, err));
 	rows = lx_calloc((size_t)limit + 1, sizeof(*rows));
 	if (tenants_store_members(req->db, after, limit + 1, rows, &n, err)
@@ -401,6 +357,16 @@ last_owner_rule(const struct lx_req *req, const char *from, const char *to,
 		return (lx_err_set(err, 409, "last_owner",
 		    "the last owner cannot be removed or demoted"));
 	return (0);
+}
+
+/* After an owner was demoted or removed: owner_id names an owner. */
+static int
+primary_owner_rule(
+    const struct lx_req *req, const char *from, struct lx_err *err)
+{
+	if (strcmp(from, "owner") != 0)
+		return (0);
+	return (tenants_store_owner_fix(req->db, lx_now_ms(), err));
 }
 
 static int
@@ -475,7 +441,8 @@ h_member_patch(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	if (tenants_store_member_role(req->db, uid, from, err) == -1
 	    || owner_rule(req, from, role, err) == -1
 	    || last_owner_rule(req, from, role, err) == -1
-	    || tenants_store_member_set_role(req->db, uid, role, err) == -1)
+	    || tenants_store_member_set_role(req->db, uid, role, err) == -1
+	    || primary_owner_rule(req, from, err) == -1)
 		return (tenants_http_fail_tx(req, resp, err));
 	lx_buf_init(&b);
 	lx_buf_adds(&b, "{\"from\":");
@@ -512,6 +479,7 @@ h_member_delete(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	    || owner_rule(req, from, NULL, err) == -1
 	    || last_owner_rule(req, from, NULL, err) == -1
 	    || tenants_store_member_remove(req->db, uid, err) == -1
+	    || primary_owner_rule(req, from, err) == -1
 	    || tenants_http_audit(req, "member.remove", uid, NULL, err) == -1
 	    || lx_conn_commit(req->db, err) == -1)
 		return (tenants_http_fail_tx(req, resp, err));
@@ -543,6 +511,11 @@ static const struct lx_field role_fields[] = {
 	{ NULL, 0, 0, 0 },
 };
 static const struct lx_schema role_schema = { role_fields };
+static const struct lx_field transfer_fields[] = {
+	{ "user_id", F_STRING, 1, 64 },
+	{ NULL, 0, 0, 0 },
+};
+static const struct lx_schema transfer_schema = { transfer_fields };
 
 static const struct lx_route tenants_routes[] = {
 	{ "/tenants", M_GET, NEED_USER_CTX, NULL, h_list },
@@ -552,7 +525,18 @@ static const struct lx_route tenants_routes[] = {
 	{ "/tenants/{id}", M_PATCH, NEED_TENANT_PERM(PERM_TENANTS_WRITE),
 	    &patch_schema, h_patch },
 	{ "/tenants/{id}", M_DELETE, NEED_TENANT_PERM(PERM_TENANTS_WRITE), NULL,
-	    h_delete },
+	    tenants_delete },
+	{ "/tenants/{id}/transfer-ownership", M_POST,
+	    NEED_TENANT_PERM(PERM_TENANTS_WRITE), &transfer_schema,
+	    tenants_transfer },
+	{ "/tenants/{id}/summary", M_GET, NEED_TENANT_PERM(PERM_TENANTS_READ),
+	    NULL, tenants_summary },
+	{ "/tenants/{id}/audit-logs", M_GET, NEED_TENANT_PERM(PERM_AUDIT_READ),
+	    NULL, tenants_audit_list },
+	{ "/admin/tenants/{id}/restore", M_POST, NEED_PLATFORM_ADMIN, NULL,
+	    tenants_restore },
+	{ "/context", M_GET, NEED_TENANT_CTX_PERM(PERM_TENANTS_READ), NULL,
+	    tenants_context },
 	{ "/tenants/{id}/members", M_GET, NEED_TENANT_PERM(PERM_MEMBERS_READ),
 	    NULL, h_members },
 	{ "/tenants/{id}/members", M_POST, NEED_TENANT_PERM(PERM_MEMBERS_WRITE),
@@ -585,6 +569,6 @@ static const struct lx_route tenants_routes[] = {
 const struct lx_module tenants_module = {
 	"tenants",
 	tenants_routes,
-	tenants_keys_init,
+	tenants_init,
 	NULL,
 };

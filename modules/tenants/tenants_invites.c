@@ -57,6 +57,13 @@ tenants_conf_int(const struct lx_server *srv, const char *key, int64_t def,
 	return (n);
 }
 
+int64_t
+tenants_member_limit(const struct lx_server *srv)
+{
+	return (tenants_conf_int(
+	    srv, "tenants.member_limit", MEMBER_LIMIT_DEFAULT, 1, 1000000));
+}
+
 int
 tenants_member_room(
     const struct lx_server *srv, struct lx_conn *c, struct lx_err *err)
@@ -64,8 +71,7 @@ tenants_member_room(
 	int64_t limit;
 	int n;
 
-	limit = tenants_conf_int(
-	    srv, "tenants.member_limit", MEMBER_LIMIT_DEFAULT, 1, 1000000);
+	limit = tenants_member_limit(srv);
 	if (tenants_store_member_count(c, &n, err) == -1)
 		return (-1);
 	if (n >= limit)

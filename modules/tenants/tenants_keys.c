@@ -64,9 +64,8 @@ perms_parse(const char *json)
 	return (set);
 }
 
-/* Appends set as a JSON array of names, in enum order. */
-static void
-perms_json(struct lx_buf *b, lx_perm_set set)
+void
+tenants_perms_json(struct lx_buf *b, lx_perm_set set)
 {
 	unsigned p;
 	int n = 0;
@@ -166,10 +165,9 @@ static const char sql_key_revoke[] =
     "WHERE id = ?1 AND tenant_id = current_tenant() AND revoked_at IS NULL";
 static const char sql_has_perm[] = "SELECT has_permission(?1)";
 
-/* The caller's permissions in the context's tenant: a key's own subset, a
- * user's through the bound context (role, or every one for an admin). */
-static int
-caller_perms(const struct lx_req *req, lx_perm_set *out, struct lx_err *err)
+int
+tenants_caller_perms(
+    const struct lx_req *req, lx_perm_set *out, struct lx_err *err)
 {
 	sqlite3_stmt *st;
 	unsigned p;
@@ -268,7 +266,7 @@ key_json(struct lx_buf *b, const struct service_key *k)
 	lx_buf_adds(b, ",\"prefix\":");
 	lx_buf_add_json_str(b, k->prefix);
 	lx_buf_adds(b, ",\"permissions\":");
-	perms_json(b, k->perms);
+	tenants_perms_json(b, k->perms);
 	lx_buf_adds(b, ",\"created_by\":");
 	lx_buf_add_json_str_or_null(b, k->created_by);
 	lx_buf_adds(b, ",\"created_at\":");
@@ -316,7 +314,7 @@ tenants_key_create(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	hash[0] = '\0';
 	if (tenants_name_check(name, err) == -1
 	    || body_perms(req, &k.perms, err) == -1
-	    || caller_perms(req, &have, err) == -1
+	    || tenants_caller_perms(req, &have, err) == -1
 	    || subset_rule(k.perms, have, err) == -1) {
 		ret = tenants_http_fail(req, resp, err);
 		goto out;
@@ -335,7 +333,7 @@ tenants_key_create(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 		snprintf(k.created_by, sizeof(k.created_by), "%s",
 		    req->ident.user_id);
 	k.created_at = lx_now_ms();
-	perms_json(&b, k.perms);
+	tenants_perms_json(&b, k.perms);
 	if (lx_conn_begin(req->db, err) == -1) {
 		ret = tenants_http_fail(req, resp, err);
 		goto out;

@@ -11,7 +11,7 @@
 
 #define TENANT_COLS \
 	"t.id, t.slug, t.name, t.owner_id, t.plan, t.status, t.created_at, " \
-	"t.updated_at"
+	"t.updated_at, coalesce(t.deleted_at, 0), coalesce(t.purge_at, 0)"
 
 static void
 col_copy(sqlite3_stmt *st, int i, char *out, size_t len)
@@ -32,7 +32,9 @@ tenant_row(sqlite3_stmt *st, struct tenant *t)
 	col_copy(st, 5, t->status, sizeof(t->status));
 	t->created_at = sqlite3_column_int64(st, 6);
 	t->updated_at = sqlite3_column_int64(st, 7);
-	col_copy(st, 8, t->role, sizeof(t->role));
+	t->deleted_at = sqlite3_column_int64(st, 8);
+	t->purge_at = sqlite3_column_int64(st, 9);
+	col_copy(st, 10, t->role, sizeof(t->role));
 }
 
 static void
@@ -131,7 +133,8 @@ tenants_store_get(
 
 static const char sql_update[] =
     "UPDATE p_tenants SET name = ?2, slug = ?3, status = ?4, "
-    "updated_at = ?5 WHERE id = ?1";
+    "updated_at = ?5, owner_id = ?6, deleted_at = ?7, purge_at = ?8 "
+    "WHERE id = ?1";
 
 int
 tenants_store_update(
@@ -148,6 +151,11 @@ tenants_store_update(
 	sqlite3_bind_text(st, 3, t->slug, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, t->status, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, t->updated_at);
+	sqlite3_bind_text(st, 6, t->owner_id, -1, SQLITE_STATIC);
+	if (t->deleted_at > 0) {
+		sqlite3_bind_int64(st, 7, t->deleted_at);
+		sqlite3_bind_int64(st, 8, t->purge_at);
+	}
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
 		slug_error(c, rc, "update tenant", err);
@@ -523,5 +531,167 @@ tenants_store_invite_by_hash(struct lx_conn *c, const char *token_hash,
 		    err, 404, "invitation_not_found", "no such invitation"));
 	if (rc != SQLITE_ROW)
 		return (lx_conn_error(c, rc, "find invitation", err));
+	return (0);
+}
+
+/* --- ownership --- */
+
+static const char sql_owner_fix[] =
+    "UPDATE p_tenants SET owner_id = (SELECT m.user_id FROM p_memberships m "
+    "WHERE m.tenant_id = current_tenant() AND m.role = 'owner' "
+    "ORDER BY m.created_at, m.user_id LIMIT 1), updated_at = ?1 "
+    "WHERE id = current_tenant() AND owner_id NOT IN (SELECT user_id "
+    "FROM p_memberships WHERE tenant_id = current_tenant() "
+    "AND role = 'owner')";
+
+int
+tenants_store_owner_fix(struct lx_conn *c, int64_t now, struct lx_err *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = lx_conn_stmt(c, sql_owner_fix, err)) == NULL)
+		return (-1);
+	sqlite3_bind_int64(st, 1, now);
+	return (lx_conn_step_done(c, st, "reassign primary owner", err));
+}
+
+/* --- the summary and the audit log --- */
+
+static const char sql_summary[] =
+    "SELECT members_count, service_keys_count, invitations_pending, "
+    "last_activity_at FROM v_tenant_summary WHERE id = current_tenant()";
+
+int
+tenants_store_summary(
+    struct lx_conn *c, struct tenant_summary *out, struct lx_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = lx_conn_stmt(c, sql_summary, err)) == NULL)
+		return (-1);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		out->members = sqlite3_column_int64(st, 0);
+		out->service_keys = sqlite3_column_int64(st, 1);
+		out->invitations_pending = sqlite3_column_int64(st, 2);
+		out->last_activity_at = sqlite3_column_int64(st, 3);
+	}
+	finish(st);
+	if (rc == SQLITE_DONE)
+		return (lx_err_set(err, 404, "not_found", "no such tenant"));
+	if (rc != SQLITE_ROW)
+		return (lx_conn_error(c, rc, "tenant summary", err));
+	return (0);
+}
+
+/* Newest first; every filter is optional (NULL or 0 leaves it out). The
+ * action filter is exact, or a prefix when the caller passes "member.%"
+ * (LIKE, with the caller's wildcards escaped). */
+static const char sql_audit[] =
+    "SELECT id, created_at, actor, action, coalesce(target, ''), "
+    "coalesce(request_id, ''), coalesce(address, ''), detail "
+    "FROM v_audit_logs WHERE tenant_id = current_tenant() "
+    "AND (?1 = 0 OR id < ?1) AND (?2 IS NULL OR actor = ?2) "
+    "AND (?3 IS NULL OR action = ?3) "
+    "AND (?4 IS NULL OR action LIKE ?4 ESCAPE '\\') "
+    "AND (?5 = 0 OR created_at >= ?5) AND (?6 = 0 OR created_at < ?6) "
+    "ORDER BY id DESC LIMIT ?7";
+
+int
+tenants_store_audit(struct lx_conn *c, const struct tenant_audit_query *q,
+    struct tenant_audit *out, int *n, struct lx_err *err)
+{
+	struct tenant_audit *a;
+	sqlite3_stmt *st;
+	int rc;
+
+	*n = 0;
+	if ((st = lx_conn_stmt(c, sql_audit, err)) == NULL)
+		return (-1);
+	sqlite3_bind_int64(st, 1, q->before_id);
+	if (q->actor != NULL)
+		sqlite3_bind_text(st, 2, q->actor, -1, SQLITE_STATIC);
+	if (q->action != NULL)
+		sqlite3_bind_text(st, 3, q->action, -1, SQLITE_STATIC);
+	if (q->action_like != NULL)
+		sqlite3_bind_text(st, 4, q->action_like, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, q->since);
+	sqlite3_bind_int64(st, 6, q->until);
+	sqlite3_bind_int(st, 7, q->limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < q->limit) {
+		a = &out[(*n)++];
+		a->id = sqlite3_column_int64(st, 0);
+		a->created_at = sqlite3_column_int64(st, 1);
+		col_copy(st, 2, a->actor, sizeof(a->actor));
+		col_copy(st, 3, a->action, sizeof(a->action));
+		col_copy(st, 4, a->target, sizeof(a->target));
+		col_copy(st, 5, a->request_id, sizeof(a->request_id));
+		col_copy(st, 6, a->address, sizeof(a->address));
+		a->detail = lx_strdup(sqlite3_column_text(st, 7) != NULL
+		        ? (const char *)sqlite3_column_text(st, 7)
+		        : "{}");
+	}
+	finish(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return (lx_conn_error(c, rc, "read audit log", err));
+	return (0);
+}
+
+void
+tenants_audit_free(struct tenant_audit *rows, int n)
+{
+	int i;
+
+	for (i = 0; rows != NULL && i < n; i++)
+		lx_free(rows[i].detail);
+	lx_free(rows);
+}
+
+/* --- deleted tenants: restore (a platform admin) and purge (the job) --- */
+
+static const char sql_restore[] =
+    "UPDATE p_tenants SET status = 'active', deleted_at = NULL, "
+    "purge_at = NULL, updated_at = ?2 WHERE id = ?1 AND status = 'deleted'";
+
+int
+tenants_store_restore(
+    struct lx_conn *c, const char *id, int64_t now, struct lx_err *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = lx_conn_stmt(c, sql_restore, err)) == NULL)
+		return (-1);
+	(void)lx_conn_policy_changes(c);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	if (lx_conn_step_done(c, st, "restore tenant", err) == -1)
+		return (-1);
+	if (lx_conn_policy_changes(c) != 1)
+		return (lx_err_set(err, 404, "not_found",
+		    "no deleted tenant with this id (restored, purged or "
+		    "never deleted)"));
+	return (0);
+}
+
+/* System code (no context): the foreign keys cascade to memberships,
+ * invitations and service keys; audit records stay. */
+static const char sql_purge[] =
+    "DELETE FROM tenants WHERE id = ?1 AND status = 'deleted' "
+    "AND purge_at <= ?2";
+
+int
+tenants_store_purge(struct lx_conn *c, const char *id, int64_t now, int *purged,
+    struct lx_err *err)
+{
+	sqlite3_stmt *st;
+
+	*purged = 0;
+	if ((st = lx_conn_stmt(c, sql_purge, err)) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	if (lx_conn_step_done(c, st, "purge tenant", err) == -1)
+		return (-1);
+	*purged = sqlite3_changes(lx_conn_sqlite(c)) > 0;
 	return (0);
 }
