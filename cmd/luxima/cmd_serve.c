@@ -121,6 +121,24 @@ set_log_level(const char *v)
 		lx_log_set_level(LX_LOG_ERROR);
 }
 
+/* 1 when the deployment profile (LUXIMA_PROFILE, then the config file's
+ * profile) is demo: the demo seed set is loaded too. */
+static int
+demo_profile(void)
+{
+	const char *p = getenv("LUXIMA_PROFILE");
+
+	if (p == NULL || *p == '\0')
+		p = cli_conf("profile");
+	if (p == NULL || strcmp(p, "demo") != 0)
+		return (0);
+	lx_log(LX_LOG_INFO,
+	    "profile demo: demo tenants acme and globex loaded; sign in as "
+	    "owner@acme.example.com with the password luxima-demo-orchard-42 "
+	    "(README, Demo data)");
+	return (1);
+}
+
 int
 cmd_serve(int argc, char **argv)
 {
@@ -156,7 +174,8 @@ cmd_serve(int argc, char **argv)
 	if ((db = cli_open_db(&s, 1)) == NULL)
 		goto out;
 	if (lx_migrate_up(db, &applied, &err) == -1
-	    || lx_seed_run(db, "defaults", &err) == -1) {
+	    || lx_seed_run(db, demo_profile() ? "demo" : "defaults", &err)
+	        == -1) {
 		fprintf(stderr, "luxima: %s\n", err.detail);
 		goto out;
 	}
