@@ -176,27 +176,32 @@ hexval(int c)
 	return (-1);
 }
 
+/* The byte at s[*i] of s[0..len), a "%XX" escape decoded (*i then points
+ * at its last character); -1 for a bad escape. */
+static int
+unescape(const char *s, size_t len, size_t *i)
+{
+	int hi, lo;
+
+	if (s[*i] != '%')
+		return ((unsigned char)s[*i]);
+	if (*i + 2 >= len || (hi = hexval(s[*i + 1])) < 0
+	    || (lo = hexval(s[*i + 2])) < 0)
+		return (-1);
+	*i += 2;
+	return (hi << 4 | lo);
+}
+
 /* Decodes s in place (percent escapes); returns the new length or -1 for
  * a bad escape or a decoded NUL or '/'. */
 static long
 decode_seg(char *s, size_t len)
 {
 	size_t i, o;
-	int hi, lo, c;
+	int c;
 
 	for (i = 0, o = 0; i < len; i++, o++) {
-		c = (unsigned char)s[i];
-		if (c == '%') {
-			if (i + 2 >= len)
-				return (-1);
-			if ((hi = hexval(s[i + 1])) < 0
-			    || (lo = hexval(s[i + 2])) < 0)
-				return (-1);
-			c = hi << 4 | lo;
-			if (c == 0 || c == '/')
-				return (-1);
-			i += 2;
-		} else if (c == 0)
+		if ((c = unescape(s, len, &i)) <= 0 || c == '/')
 			return (-1);
 		s[o] = (char)c;
 	}
@@ -380,21 +385,10 @@ static int
 decode_value(const char *src, size_t len, char *out, size_t size)
 {
 	size_t i, o = 0;
-	int hi, lo, c;
+	int c;
 
 	for (i = 0; i < len; i++) {
-		c = (unsigned char)src[i];
-		if (c == '+')
-			c = ' ';
-		else if (c == '%') {
-			if (i + 2 >= len)
-				return (-1);
-			if ((hi = hexval(src[i + 1])) < 0
-			    || (lo = hexval(src[i + 2])) < 0)
-				return (-1);
-			c = hi << 4 | lo;
-			i += 2;
-		}
+		c = src[i] == '+' ? ' ' : unescape(src, len, &i);
 		if (c < 0x20 || c == 0x7f || o + 1 >= size)
 			return (-1);
 		out[o++] = (char)c;

@@ -101,7 +101,8 @@ tenants_page_args(
 	if (args[1].seen && !cursor_ok(cursor, strlen(cursor)))
 		return (lx_err_set(err, 400, "invalid_cursor",
 		    "cursor must be a next_cursor value"));
-	snprintf(after, 40, "%s", cursor);
+	/* "" when absent, else cursor_ok's fewer than 40 bytes. */
+	memcpy(after, cursor, strlen(cursor) + 1);
 	return (0);
 }
 
