@@ -6,8 +6,10 @@
 #
 #   bench/run.sh                 # after ./dev.sh test or ./dev.sh serve built build/
 #   ROUNDS=5 DURATION=10s CONNS=32 THREADS=8 bench/run.sh
+#   BUILD_DIR=build/benchbin NO_BUILD=1 bench/run.sh
 #
-# Bounded: ROUNDS x 2 x DURATION, then both servers are stopped.
+# BUILD_DIR (build) is the Release build folder it builds, unless NO_BUILD=1,
+# and runs. Bounded: ROUNDS x 2 x DURATION, then both servers are stopped.
 # Shared helpers: bench/lib.sh.
 set -eu
 cd "$(dirname "$0")/.."
@@ -18,7 +20,7 @@ bench_start bench
 
 lport=$(free_port)
 hport=$(free_port)
-build/luxima serve --data "$bench_work/data" --listen "127.0.0.1:$lport" --threads "$THREADS" \
+"$lux_bin" serve --data "$bench_work/data" --listen "127.0.0.1:$lport" --threads "$THREADS" \
     >"$bench_work/luxima.log" 2>&1 &
 bench_pids="$bench_pids $!"
 "$hello_bin" "127.0.0.1:$hport" "$THREADS" >"$bench_work/hello.log" 2>&1 &

@@ -1,8 +1,11 @@
--- Better-Auth's core schema (user, session, account, verification) for
--- PostgreSQL, as its CLI migration would create it with the default options:
--- text ids, timestamptz dates, the unique and foreign keys and the indexes of
--- the core tables. Written for bench/auth.sh; applied once to a fresh,
--- private cluster.
+-- Better-Auth's schema for PostgreSQL, as its migration (better-auth/db/
+-- migration, getMigrations) creates it with the default options and the
+-- organization plugin: text ids, timestamptz dates, the unique and foreign
+-- keys and the indexes. The core tables (user, session, account,
+-- verification), then the plugin's (organization, member, invitation, and
+-- session."activeOrganizationId"; no teams, no dynamic roles). Written for
+-- bench/auth.sh and bench/tenants.sh; applied once to a fresh, private
+-- cluster.
 create table "user" (
 	"id" text not null primary key,
 	"name" text not null,
@@ -21,7 +24,8 @@ create table "session" (
 	"updatedAt" timestamptz not null,
 	"ipAddress" text,
 	"userAgent" text,
-	"userId" text not null references "user" ("id") on delete cascade
+	"userId" text not null references "user" ("id") on delete cascade,
+	"activeOrganizationId" text
 );
 
 create table "account" (
@@ -52,3 +56,37 @@ create table "verification" (
 create index "session_userId_idx" on "session" ("userId");
 create index "account_userId_idx" on "account" ("userId");
 create index "verification_identifier_idx" on "verification" ("identifier");
+
+-- The organization plugin (better-auth/plugins, organization()).
+create table "organization" (
+	"id" text not null primary key,
+	"name" text not null,
+	"slug" text not null unique,
+	"logo" text,
+	"createdAt" timestamptz not null,
+	"metadata" text
+);
+
+create table "member" (
+	"id" text not null primary key,
+	"organizationId" text not null references "organization" ("id") on delete cascade,
+	"userId" text not null references "user" ("id") on delete cascade,
+	"role" text not null,
+	"createdAt" timestamptz not null
+);
+
+create table "invitation" (
+	"id" text not null primary key,
+	"organizationId" text not null references "organization" ("id") on delete cascade,
+	"email" text not null,
+	"role" text,
+	"status" text not null,
+	"expiresAt" timestamptz not null,
+	"createdAt" timestamptz default current_timestamp not null,
+	"inviterId" text not null references "user" ("id") on delete cascade
+);
+
+create index "member_organizationId_idx" on "member" ("organizationId");
+create index "member_userId_idx" on "member" ("userId");
+create index "invitation_organizationId_idx" on "invitation" ("organizationId");
+create index "invitation_email_idx" on "invitation" ("email");

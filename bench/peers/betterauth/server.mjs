@@ -1,6 +1,9 @@
-// The peer stack bench/auth.sh measures Luxima's auth against: Node + Hono +
-// Better-Auth (email and password) on PostgreSQL through a pg Pool, one
-// Node process, as deployed. Configuration comes from the environment:
+// The peer stack bench/auth.sh and bench/tenants.sh measure Luxima against:
+// Node + Hono + Better-Auth (email and password, and the organization plugin
+// with its defaults: organizations, members, invitations, no teams) on
+// PostgreSQL through a pg Pool, one Node process, as deployed. The tables
+// are bench/peers/betterauth/schema.sql. Configuration comes from the
+// environment:
 //
 //   PORT            listen port on 127.0.0.1 (required)
 //   DATABASE_URL    postgres://user@127.0.0.1:PORT/db (required)
@@ -8,13 +11,15 @@
 //   BETTER_AUTH_SECRET  session-signing secret (required in production)
 //   RATE_LIMIT      "off" disables Better-Auth's built-in rate limiter, which
 //                   is on in production and allows 3 sign-ins per 10 s per
-//                   address; a successful-login benchmark needs it off.
+//                   address (100 requests per 10 s for other routes); a
+//                   throughput benchmark needs it off.
 //
 // Run with NODE_ENV=production from a folder whose node_modules holds the
 // packages pinned in package.json beside this file.
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { betterAuth } from "better-auth";
+import { organization } from "better-auth/plugins";
 import pg from "pg";
 
 const port = Number(process.env.PORT);
@@ -36,6 +41,7 @@ const auth = betterAuth({
 	rateLimit: { enabled: process.env.RATE_LIMIT !== "off" },
 	telemetry: { enabled: false },
 	trustedOrigins: [baseURL],
+	plugins: [organization()],
 });
 
 const app = new Hono();
