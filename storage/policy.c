@@ -134,9 +134,176 @@ static const struct pol_col audit_cols[] = {
 	{ NULL, NULL },
 };
 
+#define TENANT_FK "text NOT NULL REFERENCES tenants (id) ON DELETE CASCADE"
+
+static const struct pol_col subscription_cols[] = {
+	{ "id", "text PRIMARY KEY" },
+	{ "tenant_id", TENANT_FK },
+	{ "plan_id", "text NOT NULL" },
+	{ "status",
+	    "text NOT NULL CHECK (status IN ('trialing', 'active', "
+	    "'past_due', 'canceled'))" },
+	{ "current_period_start", "bigint NOT NULL" },
+	{ "current_period_end", "bigint NOT NULL" },
+	{ "trial_end", "bigint" },
+	{ "cancel_at_period_end", "integer NOT NULL DEFAULT 0" },
+	{ "canceled_at", "bigint" },
+	{ "provider", "text" },
+	{ "provider_ref", "text" },
+	{ "created_at", "bigint NOT NULL" },
+	{ "updated_at", "bigint NOT NULL" },
+	{ NULL, NULL },
+};
+
+static const struct pol_col invoice_cols[] = {
+	{ "id", "text PRIMARY KEY" },
+	{ "tenant_id", TENANT_FK },
+	{ "subscription_id",
+	    "text REFERENCES subscriptions (id) ON DELETE SET NULL" },
+	{ "number", "text UNIQUE" },
+	{ "status",
+	    "text NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'open', "
+	    "'paid', 'void', 'uncollectible'))" },
+	{ "billing_reason", "text NOT NULL DEFAULT 'manual'" },
+	{ "currency", "text NOT NULL" },
+	{ "subtotal", "bigint NOT NULL DEFAULT 0" },
+	{ "total", "bigint NOT NULL DEFAULT 0" },
+	{ "amount_paid", "bigint NOT NULL DEFAULT 0" },
+	{ "period_start", "bigint NOT NULL" },
+	{ "period_end", "bigint NOT NULL" },
+	{ "renewal_key", "text UNIQUE" },
+	{ "due_at", "bigint" },
+	{ "finalized_at", "bigint" },
+	{ "paid_at", "bigint" },
+	{ "voided_at", "bigint" },
+	{ "provider", "text" },
+	{ "provider_ref", "text" },
+	{ "created_at", "bigint NOT NULL" },
+	{ "updated_at", "bigint NOT NULL" },
+	{ NULL, NULL },
+};
+
+static const struct pol_col invoice_line_cols[] = {
+	{ "id", "text PRIMARY KEY" },
+	{ "invoice_id",
+	    "text NOT NULL REFERENCES invoices (id) ON DELETE CASCADE" },
+	{ "tenant_id", TENANT_FK },
+	{ "position", "integer NOT NULL" },
+	{ "kind", "text NOT NULL" },
+	{ "description", "text NOT NULL" },
+	{ "metric", "text" },
+	{ "quantity", "bigint NOT NULL DEFAULT 1" },
+	{ "unit_amount", "bigint NOT NULL DEFAULT 0" },
+	{ "amount", "bigint NOT NULL" },
+	{ "period_start", "bigint" },
+	{ "period_end", "bigint" },
+	{ NULL, NULL },
+};
+
+static const struct pol_col invoice_item_cols[] = {
+	{ "id", "text PRIMARY KEY" },
+	{ "tenant_id", TENANT_FK },
+	{ "subscription_id",
+	    "text NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE" },
+	{ "kind", "text NOT NULL" },
+	{ "description", "text NOT NULL" },
+	{ "amount", "bigint NOT NULL" },
+	{ "currency", "text NOT NULL" },
+	{ "period_start", "bigint" },
+	{ "period_end", "bigint" },
+	{ "invoice_id", "text REFERENCES invoices (id) ON DELETE SET NULL" },
+	{ "created_at", "bigint NOT NULL" },
+	{ NULL, NULL },
+};
+
+static const struct pol_col payment_cols[] = {
+	{ "id", "text PRIMARY KEY" },
+	{ "tenant_id", TENANT_FK },
+	{ "invoice_id",
+	    "text NOT NULL REFERENCES invoices (id) ON DELETE CASCADE" },
+	{ "amount", "bigint NOT NULL CHECK (amount >= 0)" },
+	{ "currency", "text NOT NULL" },
+	{ "method", "text NOT NULL" },
+	{ "provider_ref", "text" },
+	{ "created_at", "bigint NOT NULL" },
+	{ NULL, NULL },
+};
+
+static const struct pol_col usage_cols[] = {
+	{ "tenant_id", TENANT_FK },
+	{ "metric", "text NOT NULL" },
+	{ "period", "text NOT NULL" },
+	{ "value", "bigint NOT NULL DEFAULT 0" },
+	{ "updated_at", "bigint NOT NULL" },
+	{ NULL, NULL },
+};
+
+static const struct pol_col endpoint_cols[] = {
+	{ "id", "text PRIMARY KEY" },
+	{ "tenant_id", TENANT_FK },
+	{ "url", "text NOT NULL" },
+	{ "description", "text NOT NULL DEFAULT ''" },
+	{ "event_types", "text NOT NULL DEFAULT '[\"*\"]'" },
+	{ "secret", "text NOT NULL" },
+	{ "status", "text NOT NULL DEFAULT 'enabled'" },
+	{ "created_at", "bigint NOT NULL" },
+	{ "updated_at", "bigint NOT NULL" },
+	{ NULL, NULL },
+};
+
+static const struct pol_col message_cols[] = {
+	{ "id", "text PRIMARY KEY" },
+	{ "tenant_id", TENANT_FK },
+	{ "event_type", "text NOT NULL" },
+	{ "payload", "text NOT NULL" },
+	{ "created_at", "bigint NOT NULL" },
+	{ NULL, NULL },
+};
+
+static const struct pol_col delivery_cols[] = {
+	{ "id", "text PRIMARY KEY" },
+	{ "tenant_id", TENANT_FK },
+	{ "endpoint_id",
+	    "text NOT NULL REFERENCES webhook_endpoints (id) ON DELETE "
+	    "CASCADE" },
+	{ "message_id",
+	    "text NOT NULL REFERENCES webhook_messages (id) ON DELETE "
+	    "CASCADE" },
+	{ "status", "text NOT NULL DEFAULT 'pending'" },
+	{ "attempts", "integer NOT NULL DEFAULT 0" },
+	{ "last_status", "integer" },
+	{ "last_error", "text" },
+	{ "next_attempt_at", "bigint" },
+	{ "delivered_at", "bigint" },
+	{ "created_at", "bigint NOT NULL" },
+	{ "updated_at", "bigint NOT NULL" },
+	{ NULL, NULL },
+};
+
+static const struct pol_col attempt_cols[] = {
+	{ "id", "bigint PRIMARY KEY" },
+	{ "delivery_id",
+	    "text NOT NULL REFERENCES webhook_deliveries (id) ON DELETE "
+	    "CASCADE" },
+	{ "tenant_id", TENANT_FK },
+	{ "attempted_at", "bigint NOT NULL" },
+	{ "status", "integer" },
+	{ "duration_ms", "integer NOT NULL" },
+	{ "error", "text" },
+	{ NULL, NULL },
+};
+
 /* In the caller's tenant with permission p (a string literal). */
 #define IN_TENANT(col, p) \
 	"($." col " = current_tenant() AND has_permission('" p "'))"
+
+/* Billing tables: billing.read sees a tenant's rows, billing.write
+ * changes them; counters, webhook messages, deliveries and attempts are
+ * written by system code only (the meter, the emitter, the delivery job). */
+#define BILLING_READ \
+	"is_platform_admin() OR " IN_TENANT("tenant_id", "billing.read")
+#define BILLING_WRITE \
+	"is_platform_admin() OR " IN_TENANT("tenant_id", "billing.write")
 
 /*
  * The policies. Tenants: a member with tenants.read sees the tenant acted
@@ -186,6 +353,29 @@ static const struct pol_table policies[] = {
 	{ "audit_logs", "v_audit_logs", "id", audit_cols, NULL,
 	    "is_platform_admin() OR " IN_TENANT("tenant_id", "audit.read"),
 	    NULL, NULL, NULL },
+	{ "subscriptions", "p_subscriptions", "id", subscription_cols, NULL,
+	    BILLING_READ, BILLING_WRITE, BILLING_WRITE, NULL },
+	{ "invoices", "p_invoices", "id", invoice_cols, NULL, BILLING_READ,
+	    BILLING_WRITE, BILLING_WRITE, NULL },
+	{ "invoice_lines", "p_invoice_lines", "id", invoice_line_cols,
+	    "UNIQUE (invoice_id, position)", BILLING_READ, BILLING_WRITE, NULL,
+	    BILLING_WRITE },
+	{ "invoice_items", "p_invoice_items", "id", invoice_item_cols, NULL,
+	    BILLING_READ, BILLING_WRITE, BILLING_WRITE, NULL },
+	{ "payments", "p_payments", "id", payment_cols, NULL, BILLING_READ,
+	    BILLING_WRITE, NULL, NULL },
+	{ "usage_counters", "p_usage_counters", "tenant_id", usage_cols,
+	    "PRIMARY KEY (tenant_id, metric, period)", BILLING_READ, NULL, NULL,
+	    NULL },
+	{ "webhook_endpoints", "p_webhook_endpoints", "id", endpoint_cols, NULL,
+	    BILLING_READ, BILLING_WRITE, BILLING_WRITE, BILLING_WRITE },
+	{ "webhook_messages", "p_webhook_messages", "id", message_cols, NULL,
+	    BILLING_READ, NULL, NULL, NULL },
+	{ "webhook_deliveries", "p_webhook_deliveries", "id", delivery_cols,
+	    "UNIQUE (endpoint_id, message_id)", BILLING_READ, NULL, NULL,
+	    NULL },
+	{ "webhook_attempts", "p_webhook_attempts", "id", attempt_cols, NULL,
+	    BILLING_READ, NULL, NULL, NULL },
 };
 #define NPOLICIES (sizeof(policies) / sizeof(policies[0]))
 
