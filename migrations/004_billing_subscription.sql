@@ -60,11 +60,15 @@ CREATE TABLE plan_limits (
 -- A tenant's subscription to a plan. At most one is live (not canceled) per
 -- tenant; a tenant without one is on tenants.plan (the default plan) and is
 -- never invoiced. Lifecycle: trialing -> active -> past_due -> canceled.
--- The renewal job closes a period once current_period_end has come.
+-- Billed in arrears: the renewal job closes a period once
+-- current_period_end has come and invoices it (the fee of period_plan_id,
+-- the plan the period began on, plus pending proration items and metered
+-- usage beyond what the plan includes). A trial period is not billed.
 CREATE TABLE subscriptions (
 	id                   TEXT PRIMARY KEY,
 	tenant_id            TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
 	plan_id              TEXT NOT NULL REFERENCES plans (id),
+	period_plan_id       TEXT NOT NULL REFERENCES plans (id),
 	status               TEXT NOT NULL
 	                     CHECK (status IN ('trialing', 'active', 'past_due',
 	                            'canceled')),

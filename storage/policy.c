@@ -140,6 +140,7 @@ static const struct pol_col subscription_cols[] = {
 	{ "id", "text PRIMARY KEY" },
 	{ "tenant_id", TENANT_FK },
 	{ "plan_id", "text NOT NULL" },
+	{ "period_plan_id", "text NOT NULL" },
 	{ "status",
 	    "text NOT NULL CHECK (status IN ('trialing', 'active', "
 	    "'past_due', 'canceled'))" },
@@ -356,7 +357,7 @@ static const struct pol_table policies[] = {
 	{ "subscriptions", "p_subscriptions", "id", subscription_cols, NULL,
 	    BILLING_READ, BILLING_WRITE, BILLING_WRITE, NULL },
 	{ "invoices", "p_invoices", "id", invoice_cols, NULL, BILLING_READ,
-	    BILLING_WRITE, BILLING_WRITE, NULL },
+	    BILLING_WRITE, BILLING_WRITE, BILLING_WRITE },
 	{ "invoice_lines", "p_invoice_lines", "id", invoice_line_cols,
 	    "UNIQUE (invoice_id, position)", BILLING_READ, BILLING_WRITE, NULL,
 	    BILLING_WRITE },
@@ -413,7 +414,7 @@ struct lx_policy_state {
 	int admin; /* platform admin */
 	int active; /* 1: a context is bound */
 	int auth_on; /* 1: the authorizer is installed */
-	int system; /* 1: inside lx_conn_system_begin/_end */
+	int system; /* depth of lx_conn_system_begin/_end */
 	int64_t changes; /* rows written through the policy views */
 	char prefix[24]; /* "lxp_<16 random hex>_": inner view names */
 };
@@ -903,14 +904,14 @@ void
 lx_conn_system_begin(struct lx_conn *c)
 {
 	if (c->pol != NULL)
-		c->pol->system = 1;
+		c->pol->system++;
 }
 
 void
 lx_conn_system_end(struct lx_conn *c)
 {
-	if (c->pol != NULL)
-		c->pol->system = 0;
+	if (c->pol != NULL && c->pol->system > 0)
+		c->pol->system--;
 }
 
 int64_t

@@ -157,7 +157,7 @@ int lx_conn_has_context(struct lx_conn *c);
  * Lets system code run inside a request without unbinding its context:
  * between begin and end the authorizer lets every statement of c compile
  * (the audit writer reads the chain's head and appends to audit_logs).
- * The statements compiled there must be used only there. No nesting; a
+ * The statements compiled there must be used only there. Pairs nest; a
  * connection without a context is unaffected.
  */
 void lx_conn_system_begin(struct lx_conn *c);
