@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "auth.h"
+#include "billing.h"
 #include "core.h"
 #include "mail.h"
 #include "tenants.h"
@@ -16,5 +17,6 @@ const struct lx_module *const lx_modules[] = {
 	&gotrue_module, /* after auth: uses its keys and settings */
 	&mail_module,
 	&tenants_module,
+	&billing_module,
 	NULL,
 };

@@ -56,6 +56,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_seed(int argc, char **argv);
 int cmd_jobs(int argc, char **argv);
+int cmd_billing(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_openapi(int argc, char **argv);
 int cmd_version(int argc, char **argv);

@@ -188,15 +188,17 @@ cmd_serve(int argc, char **argv)
 		fprintf(stderr, "luxima: %s\n", err.detail);
 		goto out;
 	}
+	/* The modules' inits register their job kinds: workers start
+	 * after them, so no job meets a kind not yet registered. */
+	if (lx_server_start(&s.server, db, &srv, &err) == -1) {
+		fprintf(stderr, "luxima: %s\n", err.detail);
+		goto out;
+	}
 	if (lx_jobs_start(db, JOB_WORKERS, &err) == -1) {
 		fprintf(stderr, "luxima: %s\n", err.detail);
 		goto out;
 	}
 	jobs = 1;
-	if (lx_server_start(&s.server, db, &srv, &err) == -1) {
-		fprintf(stderr, "luxima: %s\n", err.detail);
-		goto out;
-	}
 	printf("luxima: serving on %s\n", lx_server_url(srv));
 	fflush(stdout);
 	lx_log(LX_LOG_INFO,

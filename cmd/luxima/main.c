@@ -15,6 +15,7 @@ static const struct {
 	{ "migrate", cmd_migrate, "show or apply database migrations" },
 	{ "seed", cmd_seed, "load the default or demo seed data" },
 	{ "jobs", cmd_jobs, "list the durable job queue" },
+	{ "billing", cmd_billing, "close due subscription periods (renew)" },
 	{ "audit", cmd_audit, "verify the audit log's hash chain" },
 	{ "mail", cmd_mail, "send a test message through the SMTP relay" },
 	{ "admin", cmd_admin, "create a platform administrator" },

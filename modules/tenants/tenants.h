@@ -219,8 +219,8 @@ int tenants_http_fail_tx(
  * req), in req->db's transaction so it commits or rolls back with it. */
 int tenants_http_audit(const struct lx_req *req, const char *action,
     const char *target, const char *detail, struct lx_err *err);
-/* Parses ?limit=&cursor= (nothing else) for the tenant lists
- * (tenants_http.c). */
+/* Parses ?limit=&cursor= (nothing else, but tenant_id on a tenant-context
+ * route, which the core read) for the tenant lists (tenants_http.c). */
 int tenants_page_args(
     const struct lx_req *req, int *limit, char after[40], struct lx_err *err);
 /* The limit parameter a (TENANTS_PAGE_DEFAULT when absent): 400

@@ -88,12 +88,17 @@ int
 tenants_page_args(
     const struct lx_req *req, int *limit, char after[40], struct lx_err *err)
 {
-	char num[24], cursor[80];
+	char num[24], cursor[80], tid[40];
 	struct lx_qarg args[] = {
 		{ "limit", num, sizeof(num), 0 },
 		{ "cursor", cursor, sizeof(cursor), 0 },
+		/* Read by the core on tenant-context routes. */
+		{ "tenant_id", tid, sizeof(tid), 0 },
 		{ NULL, NULL, 0, 0 },
 	};
+
+	if (LX_NEED_KIND(req->route->need) != NEED_TENANT_CTX)
+		args[2].name = NULL;
 
 	if (lx_query_args(req->query, args, err) == -1
 	    || tenants_limit_arg(&args[0], limit, err) == -1)

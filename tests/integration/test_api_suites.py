@@ -15,6 +15,9 @@ server. A suite is {"name", "cases": [...]}; a case is:
                 "body_contains": "text"},
      "save": {"var": "json.path.to.value"}}
 
+A suite may list "platform_admins": [{"email", "password"}], created with
+`luxima admin create` in the server's data folder before it starts.
+
 `${var}` in a later request's path, headers or body, or in an expectation,
 is replaced by a saved value. A list of objects in "json" matches a list of
 the same length whose items each match as a subset; other lists must be
@@ -28,7 +31,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import SOURCE, Luxima, main  # noqa: E402
+from harness import SOURCE, Luxima, main, new_data_dir, run_cli  # noqa: E402
 
 SUITES = sorted(glob.glob(os.path.join(SOURCE, "api", "tests", "*.test.json")))
 
@@ -72,7 +75,12 @@ class ApiSuites(unittest.TestCase):
         with open(path) as f:
             suite = json.load(f)
         env = {}
-        with Luxima() as lx:
+        data = new_data_dir("suite")
+        for a in suite.get("platform_admins", []):
+            r = run_cli(["admin", "create", "--email", a["email"]], data=data,
+                        input=a["password"] + "\n")
+            self.assertEqual(r.returncode, 0, r.stderr)
+        with Luxima(data=data) as lx:
             for case in suite["cases"]:
                 with self.subTest(suite=os.path.basename(path), case=case["name"]):
                     self.run_case(lx, case, env)
