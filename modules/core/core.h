@@ -94,7 +94,12 @@ enum lx_perm {
 #define NEED_TENANT_CTX_PERM(p) \
 	((enum lx_need)(NEED_TENANT_CTX | ((unsigned)(p) << 8)))
 #define LX_NEED_KIND(n) ((unsigned)(n)&0xffu)
-#define LX_NEED_PERM(n) ((enum lx_perm)((unsigned)(n) >> 8))
+#define LX_NEED_PERM(n) ((enum lx_perm)(((unsigned)(n) >> 8) & 0xffu))
+/* A tenant need whose route is not counted against the tenant's API
+ * request quota (the meter): a tenant that spent it still reaches its
+ * subscription and invoices to upgrade or pay. */
+#define LX_UNMETERED(n) ((enum lx_need)((unsigned)(n) | 0x1000000u))
+#define LX_NEED_METERED(n) (((unsigned)(n)&0x1000000u) == 0)
 
 /* The permission's name ("members.write"), or NULL for PERM_NONE or an
  * unknown value. */
@@ -207,6 +212,14 @@ struct lx_field {
 struct lx_schema {
 	const struct lx_field *fields; /* terminated by {NULL} */
 };
+/*
+ * The schema of a route whose handler takes its body as bytes (a signed
+ * webhook: the signature covers the exact bytes sent). The core checks the
+ * size and the JSON content type and reads the body, but neither parses
+ * nor validates it: req->body stays NULL, req->raw_body holds it, and the
+ * handler parses it itself once it has checked it.
+ */
+extern const struct lx_schema lx_raw_body;
 
 #define LX_MAX_PARAMS 8 /* {name} segments in one route path */
 #define LX_JSON_MAX_DEPTH 32 /* nesting of arrays/objects in a body */
@@ -222,6 +235,10 @@ struct lx_req {
 	const char *param_names[LX_MAX_PARAMS];
 	char *param_values[LX_MAX_PARAMS]; /* from {name} segments, decoded */
 	struct cJSON *body; /* validated JSON object or NULL */
+	const char *raw_body; /* the body's bytes as received, NUL-terminated
+			       * (routes with a schema), else NULL; valid
+			       * during the request */
+	size_t raw_len; /* bytes of raw_body */
 	const char *request_id; /* X-Request-Id */
 	const char *remote_addr;
 	const struct lx_route *route;
@@ -333,6 +350,32 @@ typedef void (*lx_error_renderer)(const struct lx_req *req,
  */
 int lx_server_set_error_renderer(struct lx_server *srv,
     const struct lx_route *routes, lx_error_renderer fn, struct lx_err *err);
+/*
+ * Plan limits, registered by the billing module: fills *limit (-1: none)
+ * and *used with the tenant's limit and current usage of metric (members,
+ * service_keys, plugins, functions, function_invocations, api_requests).
+ * Runs as system code on c, inside the caller's write transaction when
+ * the caller checks before adding, so the count is exact under
+ * concurrency. 0, or -1 with err.
+ */
+typedef int (*lx_quota_fn)(struct lx_conn *c, const char *tenant_id,
+    const char *metric, int64_t *limit, int64_t *used, struct lx_err *err);
+void lx_server_set_quota(struct lx_server *srv, lx_quota_fn fn);
+/* The registered quota function's answer; no limit (-1) without one. */
+int lx_server_quota(const struct lx_server *srv, struct lx_conn *c,
+    const char *tenant_id, const char *metric, int64_t *limit, int64_t *used,
+    struct lx_err *err);
+/*
+ * The request meter, registered by the billing module: called for every
+ * request that passed the tenant check (NEED_TENANT and NEED_TENANT_CTX
+ * routes, users and service keys alike), before its body is read; counts
+ * one API request for the tenant, or refuses it (-1 with err: 403
+ * "quota_exceeded") when the plan's monthly quota is spent. Called on
+ * worker threads concurrently.
+ */
+typedef int (*lx_meter_fn)(
+    struct lx_conn *c, const char *tenant_id, struct lx_err *err);
+void lx_server_set_meter(struct lx_server *srv, lx_meter_fn fn);
 /* Appends the Prometheus text for srv (job gauges read through c). */
 void lx_server_metrics(
     struct lx_server *srv, struct lx_conn *c, struct lx_buf *out);

@@ -67,6 +67,8 @@ struct lx_server {
 	atomic_int draining; /* 1: refuse new requests, finish in-flight */
 	lx_authenticator auth; /* bearer token verifier, or NULL */
 	lx_key_authenticator key_auth; /* service key resolver, or NULL */
+	lx_quota_fn quota; /* plan limits, or NULL */
+	lx_meter_fn meter; /* tenant request meter, or NULL */
 	struct {
 		const struct lx_route *routes; /* a module's table */
 		lx_error_renderer fn;
@@ -133,6 +135,30 @@ void
 lx_server_set_key_authenticator(struct lx_server *srv, lx_key_authenticator fn)
 {
 	srv->key_auth = fn;
+}
+
+void
+lx_server_set_quota(struct lx_server *srv, lx_quota_fn fn)
+{
+	srv->quota = fn;
+}
+
+void
+lx_server_set_meter(struct lx_server *srv, lx_meter_fn fn)
+{
+	srv->meter = fn;
+}
+
+int
+lx_server_quota(const struct lx_server *srv, struct lx_conn *c,
+    const char *tenant_id, const char *metric, int64_t *limit, int64_t *used,
+    struct lx_err *err)
+{
+	*limit = -1;
+	*used = 0;
+	if (srv->quota == NULL)
+		return (0);
+	return (srv->quota(c, tenant_id, metric, limit, used, err));
 }
 
 int
@@ -203,6 +229,10 @@ lx_req_header(const struct lx_req *req, const char *name)
 {
 	return (req->mg != NULL ? mg_get_header(req->mg, name) : NULL);
 }
+
+/* Never given to lx_json_body: dispatch hands the bytes over instead. */
+static const struct lx_field raw_body_fields[] = { { NULL, 0, 0, 0 } };
+const struct lx_schema lx_raw_body = { raw_body_fields };
 
 const char *
 lx_req_body_str(const struct lx_req *req, const char *name)
@@ -886,6 +916,11 @@ dispatch(struct lx_server *srv, struct worker *w, struct mg_connection *conn,
 	/* 5. tenant and permission, binding the policy context */
 	if (check_tenant(rt, &req, req.db, &err) == -1)
 		goto fail;
+	/* ... and counted against the tenant's monthly request quota */
+	if (need_tenant(rt->need) && srv->meter != NULL
+	    && LX_NEED_METERED(rt->need)
+	    && srv->meter(req.db, req.tenant.id, &err) == -1)
+		goto fail;
 	/* 6-8. content type, JSON, schema: bodies of POST, PUT, PATCH, and
 	 * of DELETE where the route declares one */
 	has_body = ri->content_length > 0
@@ -907,10 +942,13 @@ dispatch(struct lx_server *srv, struct worker *w, struct mg_connection *conn,
 			}
 			if (read_body(srv, w, conn, oc, &err) == -1)
 				goto fail;
-			if (lx_json_body(w->in.data ? w->in.data : "",
-			        w->in.len, rt->schema, &req.body, oc->field,
-			        sizeof(oc->field), &err)
-			    == -1)
+			req.raw_body = w->in.data ? w->in.data : "";
+			req.raw_len = w->in.len;
+			if (rt->schema != &lx_raw_body
+			    && lx_json_body(req.raw_body, req.raw_len,
+			           rt->schema, &req.body, oc->field,
+			           sizeof(oc->field), &err)
+			        == -1)
 				goto fail;
 		}
 	}
