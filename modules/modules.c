@@ -10,6 +10,7 @@
 #include "core.h"
 #include "mail.h"
 #include "tenants.h"
+#include "webhooks.h"
 
 const struct lx_module *const lx_modules[] = {
 	&lx_core_module,
@@ -17,6 +18,7 @@ const struct lx_module *const lx_modules[] = {
 	&gotrue_module, /* after auth: uses its keys and settings */
 	&mail_module,
 	&tenants_module,
+	&webhooks_module, /* after tenants: tenant-context routes */
 	&billing_module,
 	NULL,
 };

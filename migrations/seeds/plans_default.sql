@@ -26,7 +26,7 @@ INSERT OR IGNORE INTO plan_limits (plan_id, metric, quota, included,
 SELECT p.id, l.column2, l.column3, l.column4, l.column5, l.column6
 FROM (VALUES
 	('free', 'members', 10, 0, 0, 1),
-	('free', 'service_keys', 2, 0, 0, 1),
+	('free', 'service_keys', 5, 0, 0, 1),
 	('free', 'plugins', 3, 0, 0, 1),
 	('free', 'functions', 5, 0, 0, 1),
 	('free', 'function_invocations', 100000, 100000, 0, 1),

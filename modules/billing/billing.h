@@ -192,16 +192,22 @@ int billing_store_tenant_plan(struct lx_conn *c, const char *tenant_id,
  * billing_period_key). */
 int billing_store_usage(struct lx_conn *c, const char *tenant_id,
     const char *period, int64_t used[BILLING_NMETRICS], struct lx_err *err);
-/* The start of the tenant's current usage period (its live
- * subscription's, else the calendar month's), as system code. */
+/* The tenant's current usage period [*start, *end): its live
+ * subscription's, else the calendar month's (UTC), as system code. */
 int billing_store_usage_period(struct lx_conn *c, const char *tenant_id,
-    int64_t now, int64_t *start, struct lx_err *err);
+    int64_t now, int64_t *start, int64_t *end, struct lx_err *err);
+/* Stores a usage counter's value (never lowering it), as system code. */
+int billing_store_counter_set(struct lx_conn *c, const char *tenant_id,
+    const char *metric, const char *period, int64_t value, struct lx_err *err);
 /* Sets tenants.plan of the context's tenant (system code). */
 int billing_store_tenant_set_plan(struct lx_conn *c, const char *tenant_id,
     const char *code, struct lx_err *err);
 
 /* Subscriptions of the context's tenant (p_subscriptions). */
 int billing_store_sub_get(struct lx_conn *c, const char *id,
+    struct billing_subscription *out, struct lx_err *err);
+/* Subscription id whatever the context (system code: the renewal). */
+int billing_store_sub_read(struct lx_conn *c, const char *id,
     struct billing_subscription *out, struct lx_err *err);
 /* The live one; 404 "no_subscription" if none. */
 int billing_store_sub_live(
@@ -259,6 +265,12 @@ void billing_sub_json(struct lx_buf *b, const struct billing_subscription *s,
     const char *plan_code);
 void billing_invoice_json(struct lx_buf *b, const struct billing_invoice *iv);
 void billing_invoice_cleanup(struct billing_invoice *iv);
+/* Emits the webhook event type ("subscription.updated", "invoice.paid")
+ * with the object as its data, in c's open transaction (webhooks_emit). */
+int billing_emit_sub(struct lx_conn *c, const struct billing_subscription *s,
+    const char *plan_code, const char *type, struct lx_err *err);
+int billing_emit_invoice(struct lx_conn *c, const struct billing_invoice *iv,
+    const char *type, struct lx_err *err);
 
 /*
  * Marks open invoice id paid with amount minor units (must equal its
@@ -308,6 +320,140 @@ int billing_renew(struct lx_conn *c, int64_t now, int *nclosed, int *nfailed,
 void billing_configure(int64_t invoice_due_days);
 /* Registers the renewal job (billing.renew) and its schedule. */
 int billing_invoices_init(struct lx_server *srv, struct lx_err *err);
+
+/* --- limits and the request meter (billing_meter.c) --- */
+
+/* Registers the quota function and the request meter with the core. */
+int billing_meter_init(struct lx_server *srv, struct lx_err *err);
+/* Writes every counter back, then frees them (the module's shutdown). */
+void billing_meter_shutdown(void);
+/* Writes every changed counter back. */
+void billing_meter_flush(void);
+/* Makes the tenant's next request re-read its plan and period (after a
+ * subscription change in this process; others wait up to 5 s). */
+void billing_meter_forget(const char *tenant_id);
+/* The tenant's API requests counted in memory this period, -1 if none. */
+int64_t billing_meter_count(const char *tenant_id);
+/* GET /tenants/{id}/usage. */
+int billing_usage(struct lx_req *req, struct lx_resp *resp, struct lx_err *err);
+
+/* --- payment providers (billing_provider.c, billing_stripe.c) --- */
+
+#define BILLING_EVENT_ID_MAX 127 /* bytes of a provider's event id */
+#define BILLING_REF_MAX 127 /* bytes of a provider's object id */
+
+/* What a provider's event asks of our state. */
+enum billing_event_kind {
+	BILLING_EVENT_OTHER, /* not mapped: recorded as ignored */
+	BILLING_EVENT_INVOICE_PAID, /* pay the invoice */
+	BILLING_EVENT_INVOICE_FAILED, /* its subscription to past_due */
+	BILLING_EVENT_SUB_UPDATED, /* status, cancellation, period */
+	BILLING_EVENT_SUB_DELETED, /* canceled; the tenant to the default */
+};
+
+/* A provider's event in our terms, read from its verified body. */
+struct billing_event {
+	char id[BILLING_EVENT_ID_MAX + 1]; /* the provider's event id */
+	char type[64]; /* the provider's type ("invoice.paid") */
+	enum billing_event_kind kind;
+	char ref[BILLING_REF_MAX + 1]; /* the object's provider id (in_...) */
+	char our_id[40]; /* our invoice / subscription id from the object's
+			  * metadata; "" if none */
+	char sub_ref[BILLING_REF_MAX + 1]; /* invoices: the provider's
+					    * subscription id, "" if none */
+	char sub_our_id[40]; /* invoices: our subscription id, "" */
+	int64_t amount; /* INVOICE_PAID: minor units paid; -1: not given */
+	char currency[4]; /* INVOICE_PAID: "USD"; "" not given */
+	char status[12]; /* SUB_UPDATED: our status; "" keeps ours */
+	int cancel_at_period_end; /* SUB_UPDATED: 0, 1; -1 not given */
+	int64_t period_start; /* SUB_UPDATED: ms; 0 with period_end: none */
+	int64_t period_end;
+	int64_t canceled_at; /* ms; 0: not given (now) */
+	const char *request_id; /* set by the route, for the audit */
+	const char *address; /* the sender's address, for the audit */
+	char tenant_id[40]; /* out of the mapping: the tenant touched */
+	char outcome[160]; /* out: "applied" or "ignored: <why>" */
+};
+
+/*
+ * A payment provider, served at POST /billing/webhooks/<name>. Its signing
+ * secret comes from LUXIMA_<NAME>_WEBHOOK_SECRET, else the config key
+ * billing.<name>_webhook_secret (none: 503 "provider_not_configured"); its
+ * timestamp tolerance from billing.<name>_tolerance_s (default 300 s).
+ */
+struct billing_provider {
+	const char *name; /* the path segment: "stripe" */
+	const char *sig_header; /* the request header with the signature */
+	/* Checks sig (the header's value, NULL when absent) over the body's
+	 * exact bytes with secret at now (unix s): 0, or -1 with a 400 err.
+	 * Pure, thread-safe. */
+	int (*verify)(const char *sig, const char *body, size_t len,
+	    const char *secret, int64_t now, int64_t tolerance_s,
+	    struct lx_err *err);
+	/* Reads the verified body into ev (cleared first): 0, or -1 with a
+	 * 400 err ("invalid_json", "invalid_event"). Pure, thread-safe. */
+	int (*read)(const char *body, size_t len, struct billing_event *ev,
+	    struct lx_err *err);
+	/* Applies ev in c's open transaction as system code, filling
+	 * ev->tenant_id and ev->outcome; NULL: billing_provider_apply. A
+	 * 4xx err refuses the event (nothing recorded: the provider
+	 * retries). */
+	int (*map)(struct lx_conn *c, const struct billing_provider *p,
+	    struct billing_event *ev, struct lx_err *err);
+};
+
+/* Adds p, or replaces the provider of the same name (the built-in
+ * "stripe" too); call before the server starts, p outliving it. -1 with
+ * err when the table is full. Not thread-safe. */
+int billing_provider_register(
+    const struct billing_provider *p, struct lx_err *err);
+/* Reads every provider's secret (into guarded memory) and tolerance. */
+int billing_provider_init(struct lx_server *srv, struct lx_err *err);
+/* Wipes and frees the secrets. */
+void billing_provider_shutdown(void);
+/*
+ * The mapping of the built-in providers, in c's open transaction as system
+ * code: a subscription is found by (provider, provider_ref) or by our id
+ * from the metadata, an invoice likewise (found by our id, it takes the
+ * provider's ref). INVOICE_PAID pays the invoice (billing_invoice_pay,
+ * method p->name; paid already: ignored), INVOICE_FAILED sets its
+ * subscription past_due, SUB_UPDATED copies status, cancel_at_period_end
+ * and the period, SUB_DELETED (or a canceled status) cancels it and puts
+ * the tenant on the default plan; each change with an audit record (actor
+ * "provider:<name>"). Nothing found, or nothing to change: 0 with outcome
+ * "ignored: <why>".
+ */
+int billing_provider_apply(struct lx_conn *c, const struct billing_provider *p,
+    struct billing_event *ev, struct lx_err *err);
+/* POST /billing/webhooks/{provider} (route schema lx_raw_body). */
+int billing_provider_webhook(
+    struct lx_req *req, struct lx_resp *resp, struct lx_err *err);
+
+/* The Stripe-Signature header, parsed. */
+#define BILLING_STRIPE_SIGS_MAX 8 /* v1 entries in one header */
+struct billing_stripe_sig {
+	char t[16]; /* the timestamp's digits as sent (they are signed) */
+	int64_t t_s; /* the same in unix seconds */
+	int nv1; /* v1 entries */
+	unsigned char v1[BILLING_STRIPE_SIGS_MAX][32]; /* their HMACs */
+};
+/* Parses "t=<digits>,v1=<64 hex>[,v1=...][,v0=...]" (other keys skipped;
+ * no t, no v1, a repeated t, a malformed value or an element without '=':
+ * 400 "invalid_signature_header", as is a NULL header). Pure; fuzzed. */
+int billing_stripe_sig_parse(
+    const char *header, struct billing_stripe_sig *out, struct lx_err *err);
+/* Stripe's verify: some v1 equals HMAC-SHA256(secret, t "." body) (else
+ * 400 "invalid_signature"), and |now - t| <= tolerance_s (else 400
+ * "stale_signature"). Pure; wipes its HMAC state. */
+int billing_stripe_verify(const char *header, const char *body, size_t len,
+    const char *secret, int64_t now, int64_t tolerance_s, struct lx_err *err);
+/* Stripe's read: an event {"id", "type", "data": {"object"}} into ev;
+ * invoice.paid, invoice.payment_failed, customer.subscription.updated and
+ * .deleted are mapped, other types are BILLING_EVENT_OTHER. Pure; fuzzed. */
+int billing_stripe_read(
+    const char *body, size_t len, struct billing_event *ev, struct lx_err *err);
+/* The built-in Stripe provider. */
+extern const struct billing_provider billing_stripe_provider;
 
 extern const struct lx_module billing_module;
 

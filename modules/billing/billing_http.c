@@ -21,6 +21,7 @@
 #include "auth.h"
 #include "billing.h"
 #include "tenants.h"
+#include "webhooks.h"
 
 /* --- JSON --- */
 
@@ -118,6 +119,20 @@ billing_sub_json(struct lx_buf *b, const struct billing_subscription *s,
 	lx_buf_adds(b, "}");
 }
 
+int
+billing_emit_sub(struct lx_conn *c, const struct billing_subscription *s,
+    const char *plan_code, const char *type, struct lx_err *err)
+{
+	struct lx_buf b;
+	int rc;
+
+	lx_buf_init(&b);
+	billing_sub_json(&b, s, plan_code);
+	rc = webhooks_emit(c, s->tenant_id, type, b.data, err);
+	lx_buf_cleanup(&b);
+	return (rc);
+}
+
 static void
 send_buf(struct lx_resp *resp, int status, struct lx_buf *b)
 {
@@ -148,14 +163,14 @@ int
 billing_limits_check(const struct lx_req *req, const struct billing_plan *to,
     struct lx_resp *resp, struct lx_err *err)
 {
-	int64_t used[BILLING_NMETRICS], start;
+	int64_t used[BILLING_NMETRICS], start, end;
 	const struct billing_limit *l;
 	struct lx_buf b, x;
 	char key[24];
 	int i, n = 0;
 
 	if (billing_store_usage_period(
-	        req->db, req->tenant.id, lx_now_ms(), &start, err)
+	        req->db, req->tenant.id, lx_now_ms(), &start, &end, err)
 	    == -1)
 		return (-1);
 	billing_period_key(start, key);
@@ -198,23 +213,6 @@ billing_limits_check(const struct lx_req *req, const struct billing_plan *to,
 /* --- plans --- */
 
 static int
-fail(const struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
-{
-	if (err->status < 400 || err->status >= 500)
-		return (-1);
-	lx_resp_problem(
-	    resp, err->status, err->code, err->detail, req->request_id);
-	return (0);
-}
-
-static int
-fail_tx(const struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
-{
-	lx_conn_rollback(req->db);
-	return (fail(req, resp, err));
-}
-
-static int
 h_plans(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 {
 	struct lx_qarg none[] = { { NULL, NULL, 0, 0 } };
@@ -224,7 +222,7 @@ h_plans(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	int all = req->route->need == NEED_PLATFORM_ADMIN;
 
 	if (lx_query_args(req->query, none, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	if (billing_store_plans(req->db, all, &v, &n, err) == -1)
 		return (-1);
 	lx_buf_init(&b);
@@ -353,33 +351,33 @@ h_plan_create(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	        == -1
 	    || int_member(body, "amount", 0, BILLING_AMOUNT_MAX, &p.amount, err)
 	        == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	n = 0;
 	if (int_member(body, "trial_days", 0, 365, &n, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	p.trial_days = (int)n;
 	n = 0;
 	if (int_member(body, "position", -1000000, 1000000, &n, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	p.position = (int)n;
 	if (p.name[0] == '\0') {
 		lx_err_set(err, 422, "invalid_name", "name must not be empty");
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	}
 	v = cJSON_GetObjectItemCaseSensitive(body, "limits");
 	if (v != NULL && limits_parse(v, &p, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	v = cJSON_GetObjectItemCaseSensitive(body, "default");
 	p.is_default = cJSON_IsTrue(v);
 	auth_uuid(p.id);
 	snprintf(p.status, sizeof(p.status), "active");
 	p.created_at = p.updated_at = lx_now_ms();
 	if (lx_conn_begin(req->db, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	if (billing_store_plan_insert(req->db, &p, err) == -1
 	    || plan_audit(req, "plan.create", &p, err) == -1
 	    || lx_conn_commit(req->db, err) == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	lx_buf_init(&b);
 	billing_plan_json(&b, &p);
 	send_buf(resp, 201, &b);
@@ -404,19 +402,19 @@ h_plan_update(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 			    "it and create a new plan (its subscribers keep "
 			    "it)",
 			    fixed[i]);
-			return (fail(req, resp, err));
+			return (tenants_http_fail(req, resp, err));
 		}
 	if (lx_conn_begin(req->db, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	if (billing_store_plan_by_code(
 	        req->db, lx_req_param(req, "code"), &p, err)
 	    == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	if ((v = cJSON_GetObjectItemCaseSensitive(body, "name")) != NULL) {
 		if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
 			lx_err_set(
 			    err, 422, "invalid_name", "name must not be empty");
-			return (fail_tx(req, resp, err));
+			return (tenants_http_fail_tx(req, resp, err));
 		}
 		snprintf(p.name, sizeof(p.name), "%s", v->valuestring);
 	}
@@ -426,25 +424,25 @@ h_plan_update(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 		    p.description, sizeof(p.description), "%s", v->valuestring);
 	n = p.trial_days;
 	if (int_member(body, "trial_days", 0, 365, &n, err) == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	p.trial_days = (int)n;
 	n = p.position;
 	if (int_member(body, "position", -1000000, 1000000, &n, err) == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	p.position = (int)n;
 	if ((v = cJSON_GetObjectItemCaseSensitive(body, "limits")) != NULL
 	    && limits_parse(v, &p, err) == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	if ((v = cJSON_GetObjectItemCaseSensitive(body, "default")) != NULL) {
 		if (cJSON_IsFalse(v) && p.is_default) {
 			lx_err_set(err, 409, "default_plan",
 			    "make another plan the default instead");
-			return (fail_tx(req, resp, err));
+			return (tenants_http_fail_tx(req, resp, err));
 		}
 		if (cJSON_IsTrue(v) && strcmp(p.status, "active") != 0) {
 			lx_err_set(err, 409, "plan_archived",
 			    "an archived plan cannot be the default");
-			return (fail_tx(req, resp, err));
+			return (tenants_http_fail_tx(req, resp, err));
 		}
 		p.is_default = cJSON_IsTrue(v);
 	}
@@ -452,7 +450,7 @@ h_plan_update(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	if (billing_store_plan_update(req->db, &p, err) == -1
 	    || plan_audit(req, "plan.update", &p, err) == -1
 	    || lx_conn_commit(req->db, err) == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	lx_buf_init(&b);
 	billing_plan_json(&b, &p);
 	send_buf(resp, 200, &b);
@@ -467,26 +465,26 @@ h_plan_archive(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	struct lx_buf b;
 
 	if (lx_conn_begin(req->db, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	if (billing_store_plan_by_code(
 	        req->db, lx_req_param(req, "code"), &p, err)
 	    == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	if (p.is_default) {
 		lx_err_set(err, 409, "default_plan",
 		    "the default plan cannot be archived; make another plan "
 		    "the default first");
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	}
 	if (strcmp(p.status, "archived") != 0) {
 		snprintf(p.status, sizeof(p.status), "archived");
 		p.updated_at = lx_now_ms();
 		if (billing_store_plan_update(req->db, &p, err) == -1
 		    || plan_audit(req, "plan.archive", &p, err) == -1)
-			return (fail_tx(req, resp, err));
+			return (tenants_http_fail_tx(req, resp, err));
 	}
 	if (lx_conn_commit(req->db, err) == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	lx_buf_init(&b);
 	billing_plan_json(&b, &p);
 	send_buf(resp, 200, &b);
@@ -551,12 +549,12 @@ h_sub_create(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 
 	memset(&s, 0, sizeof(s));
 	if (lx_conn_begin(req->db, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	if (plan_for_sub(req, lx_req_body_str(req, "plan"), &p, err) == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	if ((rc = billing_limits_check(req, &p, resp, err)) != 0) {
 		lx_conn_rollback(req->db);
-		return (rc == 1 ? 0 : fail(req, resp, err));
+		return (rc == 1 ? 0 : tenants_http_fail(req, resp, err));
 	}
 	auth_uuid(s.id);
 	snprintf(s.tenant_id, sizeof(s.tenant_id), "%s", req->tenant.id);
@@ -575,8 +573,12 @@ h_sub_create(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	    || billing_store_tenant_set_plan(req->db, s.tenant_id, p.code, err)
 	        == -1
 	    || sub_audit(req, "subscription.create", &s, p.code, err) == -1
+	    || billing_emit_sub(
+	           req->db, &s, p.code, "subscription.created", err)
+	        == -1
 	    || lx_conn_commit(req->db, err) == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
+	billing_meter_forget(s.tenant_id);
 	return (send_sub(req, resp, 201, &s, err));
 }
 
@@ -590,12 +592,12 @@ h_sub_list(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	int i, n, limit;
 
 	if (tenants_page_args(req, &limit, after, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	rows = lx_calloc((size_t)limit + 1, sizeof(*rows));
 	if (billing_store_subs(req->db, after, limit + 1, rows, &n, err)
 	    == -1) {
 		lx_free(rows);
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	}
 	lx_buf_init(&b);
 	lx_buf_adds(&b, "{\"subscriptions\":[");
@@ -625,7 +627,7 @@ h_sub_get(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 
 	if (billing_store_sub_get(req->db, lx_req_param(req, "id"), &s, err)
 	    == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	return (send_sub(req, resp, 200, &s, err));
 }
 
@@ -683,24 +685,24 @@ h_sub_patch(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	if (code == NULL && cancel == NULL) {
 		lx_err_set(err, 422, "nothing_to_change",
 		    "give plan and/or cancel_at_period_end");
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	}
 	if (lx_conn_begin(req->db, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	if (billing_store_sub_get(req->db, lx_req_param(req, "id"), &s, err)
 	        == -1
 	    || billing_store_plan_by_id(req->db, s.plan_id, &from, err) == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	to = from;
 	if (strcmp(s.status, "canceled") == 0) {
 		lx_err_set(err, 409, "invalid_state",
 		    "the subscription is canceled; start a new one with POST "
 		    "/subscriptions");
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	}
 	if (code != NULL && strcmp(code, from.code) != 0) {
 		if (plan_for_sub(req, code, &to, err) == -1)
-			return (fail_tx(req, resp, err));
+			return (tenants_http_fail_tx(req, resp, err));
 		if (strcmp(to.currency, from.currency) != 0
 		    || strcmp(to.interval, from.interval) != 0) {
 			lx_err_set(err, 422, "incompatible_plan",
@@ -708,11 +710,12 @@ h_sub_patch(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 			    "and subscribe anew to change currency or interval",
 			    from.code, from.currency, from.interval, to.code,
 			    to.currency, to.interval);
-			return (fail_tx(req, resp, err));
+			return (tenants_http_fail_tx(req, resp, err));
 		}
 		if ((rc = billing_limits_check(req, &to, resp, err)) != 0) {
 			lx_conn_rollback(req->db);
-			return (rc == 1 ? 0 : fail(req, resp, err));
+			return (
+			    rc == 1 ? 0 : tenants_http_fail(req, resp, err));
 		}
 		/* A trial is not billed, so it changes plan without
 		 * proration. */
@@ -720,20 +723,24 @@ h_sub_patch(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 			snprintf(s.period_plan_id, sizeof(s.period_plan_id),
 			    "%s", to.id);
 		else if (prorate(req, &s, &from, &to, now, err) == -1)
-			return (fail_tx(req, resp, err));
+			return (tenants_http_fail_tx(req, resp, err));
 		snprintf(s.plan_id, sizeof(s.plan_id), "%s", to.id);
 		if (billing_store_tenant_set_plan(
 		        req->db, s.tenant_id, to.code, err)
 		    == -1)
-			return (fail_tx(req, resp, err));
+			return (tenants_http_fail_tx(req, resp, err));
 	}
 	if (cancel != NULL)
 		s.cancel_at_period_end = cJSON_IsTrue(cancel);
 	s.updated_at = now;
 	if (billing_store_sub_update(req->db, &s, err) == -1
 	    || sub_audit(req, "subscription.update", &s, to.code, err) == -1
+	    || billing_emit_sub(
+	           req->db, &s, to.code, "subscription.updated", err)
+	        == -1
 	    || lx_conn_commit(req->db, err) == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
+	billing_meter_forget(s.tenant_id);
 	return (send_sub(req, resp, 200, &s, err));
 }
 
@@ -780,8 +787,9 @@ static const struct lx_field sub_patch_fields[] = {
 };
 static const struct lx_schema sub_patch_schema = { sub_patch_fields };
 
-#define BILL_READ NEED_TENANT_CTX_PERM(PERM_BILLING_READ)
-#define BILL_WRITE NEED_TENANT_CTX_PERM(PERM_BILLING_WRITE)
+/* Billing stays reachable when the request quota is spent. */
+#define BILL_READ LX_UNMETERED(NEED_TENANT_CTX_PERM(PERM_BILLING_READ))
+#define BILL_WRITE LX_UNMETERED(NEED_TENANT_CTX_PERM(PERM_BILLING_WRITE))
 
 static const struct lx_route billing_routes[] = {
 	{ "/plans", M_GET, NEED_ANON, NULL, h_plans },
@@ -811,12 +819,33 @@ static const struct lx_route billing_routes[] = {
 	    billing_invoice_uncollectible },
 	{ "/invoices/{id}/mark-paid", M_POST, BILL_WRITE, &billing_pay_schema,
 	    billing_invoice_mark_paid },
+	{ "/tenants/{id}/usage", M_GET,
+	    LX_UNMETERED(NEED_TENANT_PERM(PERM_BILLING_READ)), NULL,
+	    billing_usage },
+	{ "/billing/webhooks/{provider}", M_POST, NEED_ANON, &lx_raw_body,
+	    billing_provider_webhook },
 	{ NULL, 0, 0, NULL, NULL },
 };
+
+static int
+billing_init(struct lx_server *srv, struct lx_err *err)
+{
+	if (billing_provider_init(srv, err) == -1
+	    || billing_meter_init(srv, err) == -1)
+		return (-1);
+	return (billing_invoices_init(srv, err));
+}
+
+static void
+billing_shutdown(void)
+{
+	billing_meter_shutdown();
+	billing_provider_shutdown();
+}
 
 const struct lx_module billing_module = {
 	"billing",
 	billing_routes,
-	billing_invoices_init,
-	NULL,
+	billing_init,
+	billing_shutdown,
 };

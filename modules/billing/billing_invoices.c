@@ -29,6 +29,7 @@
 #include "billing.h"
 #include "jobs.h"
 #include "tenants.h"
+#include "webhooks.h"
 
 /* Where an invoice statement reads: the policy views for requests, the
  * base tables for system code. Each statement is a pair, [VIEWS] and
@@ -190,6 +191,20 @@ line_json(struct lx_buf *b, const struct billing_line *l)
 	lx_buf_adds(b, ",\"period_end\":");
 	lx_buf_add_time_json(b, l->period_end);
 	lx_buf_adds(b, "}");
+}
+
+int
+billing_emit_invoice(struct lx_conn *c, const struct billing_invoice *iv,
+    const char *type, struct lx_err *err)
+{
+	struct lx_buf b;
+	int rc;
+
+	lx_buf_init(&b);
+	billing_invoice_json(&b, iv);
+	rc = webhooks_emit(c, iv->tenant_id, type, b.data, err);
+	lx_buf_cleanup(&b);
+	return (rc);
 }
 
 void
@@ -716,6 +731,19 @@ static const char sql_pay_sub[] =
     "UPDATE subscriptions SET status = 'active', updated_at = ?2 "
     "WHERE id = ?1 AND status = 'past_due'";
 
+static int
+emit_paid(struct lx_conn *c, const char *invoice_id, struct lx_err *err)
+{
+	struct billing_invoice iv;
+	int rc;
+
+	if (billing_inv_get(c, TABLES, invoice_id, NULL, &iv, err) == -1)
+		return (-1);
+	rc = billing_emit_invoice(c, &iv, "invoice.paid", err);
+	billing_invoice_cleanup(&iv);
+	return (rc);
+}
+
 /* The body of pay: c is in system mode. */
 static int
 pay(struct lx_conn *c, const char *invoice_id, int64_t amount,
@@ -806,7 +834,9 @@ pay(struct lx_conn *c, const char *invoice_id, int64_t amount,
 	e.action = "invoice.paid";
 	e.target = invoice_id;
 	e.detail_json = detail;
-	return (audit_record(c, &e, err));
+	if (audit_record(c, &e, err) == -1)
+		return (-1);
+	return (emit_paid(c, invoice_id, err));
 }
 
 int
@@ -823,23 +853,6 @@ billing_invoice_pay(struct lx_conn *c, const char *invoice_id, int64_t amount,
 }
 
 /* --- handlers --- */
-
-static int
-fail(const struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
-{
-	if (err->status < 400 || err->status >= 500)
-		return (-1);
-	lx_resp_problem(
-	    resp, err->status, err->code, err->detail, req->request_id);
-	return (0);
-}
-
-static int
-fail_tx(const struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
-{
-	lx_conn_rollback(req->db);
-	return (fail(req, resp, err));
-}
 
 static int
 inv_audit(const struct lx_req *req, const char *action,
@@ -904,13 +917,13 @@ billing_invoices_list(
 
 	if (lx_query_args(req->query, args, err) == -1
 	    || tenants_limit_arg(&args[0], &limit, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	for (i = 0; i < LX_NELEM(states) && status[0] != '\0'; i++)
 		ok |= strcmp(states[i], status) == 0;
 	if (status[0] != '\0' && !ok) {
 		lx_err_set(err, 400, "invalid_parameter",
 		    "status is draft, open, paid, void or uncollectible");
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	}
 	if ((st = lx_conn_stmt(req->db, sql_list, err)) == NULL)
 		return (-1);
@@ -965,14 +978,14 @@ billing_invoice_get(
 	if (billing_inv_get(req->db, VIEWS, lx_req_param(req, "id"),
 	        req->tenant.id, &iv, err)
 	    == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	if (!wants_html(req)) {
 		send_invoice(resp, 200, &iv);
 		return (0);
 	}
 	if (tenants_store_get(req->db, req->tenant.id, &t, err) == -1) {
 		billing_invoice_cleanup(&iv);
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	}
 	lx_buf_init(&b);
 	invoice_html(&b, &iv, &t);
@@ -992,16 +1005,16 @@ billing_invoice_create(
 	int rc;
 
 	if (lx_conn_begin(req->db, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	if (billing_store_sub_get(
 	        req->db, lx_req_body_str(req, "subscription_id"), &s, err)
 	    == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	if (strcmp(s.status, "canceled") == 0) {
 		lx_err_set(err, 409, "invalid_state",
 		    "the subscription is canceled; its last period was "
 		    "invoiced when it ended");
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	}
 	rc = billing_inv_build(req->db, VIEWS, &s, s.current_period_start,
 	    s.current_period_end, strcmp(s.status, "trialing") == 0, "manual",
@@ -1010,12 +1023,13 @@ billing_invoice_create(
 		lx_err_set(err, 409, "nothing_to_invoice",
 		    "the current period has nothing to bill yet (a trial, a "
 		    "free plan and no usage beyond it)");
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	}
 	if (rc == -1 || inv_audit(req, "invoice.create", &iv, err) == -1
+	    || billing_emit_invoice(req->db, &iv, "invoice.created", err) == -1
 	    || lx_conn_commit(req->db, err) == -1) {
 		billing_invoice_cleanup(&iv);
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	}
 	send_invoice(resp, 201, &iv);
 	return (0);
@@ -1028,15 +1042,17 @@ billing_invoice_finalize(
 	struct billing_invoice iv;
 
 	if (lx_conn_begin(req->db, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	if (billing_inv_get(req->db, VIEWS, lx_req_param(req, "id"),
 	        req->tenant.id, &iv, err)
 	        == -1
 	    || billing_inv_finalize(req->db, VIEWS, &iv, lx_now_ms(), err) == -1
 	    || inv_audit(req, "invoice.finalize", &iv, err) == -1
+	    || billing_emit_invoice(req->db, &iv, "invoice.finalized", err)
+	        == -1
 	    || lx_conn_commit(req->db, err) == -1) {
 		billing_invoice_cleanup(&iv);
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	}
 	send_invoice(resp, 200, &iv);
 	return (0);
@@ -1059,11 +1075,11 @@ inv_close(struct lx_req *req, struct lx_resp *resp, const char *to,
 	int64_t now = lx_now_ms();
 
 	if (lx_conn_begin(req->db, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	if (billing_inv_get(req->db, VIEWS, lx_req_param(req, "id"),
 	        req->tenant.id, &iv, err)
 	    == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	if (strcmp(iv.status, "open") != 0
 	    && !(is_void && strcmp(iv.status, "uncollectible") == 0)) {
 		lx_err_set(err, 409, "invalid_state",
@@ -1071,11 +1087,11 @@ inv_close(struct lx_req *req, struct lx_resp *resp, const char *to,
 		    is_void ? "voiding" : "marking uncollectible",
 		    is_void ? "open or uncollectible" : "open", iv.status);
 		billing_invoice_cleanup(&iv);
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	}
 	if ((st = lx_conn_stmt(req->db, sql_void, err)) == NULL) {
 		billing_invoice_cleanup(&iv);
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	}
 	sqlite3_bind_text(st, 1, iv.id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
@@ -1093,9 +1109,13 @@ inv_close(struct lx_req *req, struct lx_resp *resp, const char *to,
 	    || inv_audit(req,
 	           is_void ? "invoice.void" : "invoice.uncollectible", &iv, err)
 	        == -1
+	    || billing_emit_invoice(req->db, &iv,
+	           is_void ? "invoice.voided" : "invoice.marked_uncollectible",
+	           err)
+	        == -1
 	    || lx_conn_commit(req->db, err) == -1) {
 		billing_invoice_cleanup(&iv);
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	}
 	send_invoice(resp, 200, &iv);
 	return (0);
@@ -1133,16 +1153,16 @@ billing_invoice_delete(
 	int rc;
 
 	if (lx_conn_begin(req->db, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	if (billing_inv_get(req->db, VIEWS, lx_req_param(req, "id"),
 	        req->tenant.id, &iv, err)
 	    == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	if (strcmp(iv.status, "draft") != 0) {
 		lx_err_set(err, 409, "invalid_state",
 		    "only a draft invoice is deleted; void a finalized one");
 		billing_invoice_cleanup(&iv);
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	}
 	lx_conn_system_begin(req->db);
 	if ((st = lx_conn_stmt(req->db, sql_draft_del, err)) != NULL) {
@@ -1161,7 +1181,7 @@ billing_invoice_delete(
 	return (0);
 fail:
 	billing_invoice_cleanup(&iv);
-	return (fail_tx(req, resp, err));
+	return (tenants_http_fail_tx(req, resp, err));
 }
 
 int
@@ -1174,11 +1194,11 @@ billing_invoice_mark_paid(
 	int64_t amount;
 
 	if (lx_conn_begin(req->db, err) == -1)
-		return (fail(req, resp, err));
+		return (tenants_http_fail(req, resp, err));
 	if (billing_inv_get(req->db, VIEWS, lx_req_param(req, "id"),
 	        req->tenant.id, &iv, err)
 	    == -1)
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	amount = a != NULL && cJSON_IsNumber(a) ? (int64_t)a->valuedouble
 	                                        : iv.total - iv.amount_paid;
 	billing_invoice_cleanup(&iv);
@@ -1190,7 +1210,7 @@ billing_invoice_mark_paid(
 	        == -1
 	    || lx_conn_commit(req->db, err) == -1) {
 		billing_invoice_cleanup(&iv);
-		return (fail_tx(req, resp, err));
+		return (tenants_http_fail_tx(req, resp, err));
 	}
 	send_invoice(resp, 200, &iv);
 	return (0);

@@ -41,14 +41,6 @@ static const char sql_due[] =
     "WHERE status != 'canceled' AND current_period_end <= ?1 "
     "AND (current_period_end > ?2 OR (current_period_end = ?2 AND id > ?3)) "
     "ORDER BY current_period_end, id LIMIT 1";
-#define SUB_COLS_T \
-	"id, tenant_id, plan_id, period_plan_id, status, " \
-	"current_period_start, current_period_end, coalesce(trial_end, 0), " \
-	"cancel_at_period_end, coalesce(canceled_at, 0), " \
-	"coalesce(provider, ''), coalesce(provider_ref, ''), created_at, " \
-	"updated_at"
-static const char sql_sub_read[] =
-    "SELECT " SUB_COLS_T " FROM subscriptions WHERE id = ?1";
 static const char sql_key_inv[] =
     "SELECT id, status FROM invoices WHERE renewal_key = ?1";
 static const char sql_sub_advance[] =
@@ -63,22 +55,6 @@ static const char sql_overdue[] =
     "SELECT count(*) FROM invoices WHERE subscription_id = ?1 "
     "AND status = 'open' AND due_at < CAST(unixepoch('subsec') * 1000 AS "
     "INTEGER)";
-
-static void
-sub_read_row(sqlite3_stmt *st, struct billing_subscription *s)
-{
-	memset(s, 0, sizeof(*s));
-	col_copy(st, 0, s->id, sizeof(s->id));
-	col_copy(st, 1, s->tenant_id, sizeof(s->tenant_id));
-	col_copy(st, 2, s->plan_id, sizeof(s->plan_id));
-	col_copy(st, 3, s->period_plan_id, sizeof(s->period_plan_id));
-	col_copy(st, 4, s->status, sizeof(s->status));
-	s->current_period_start = sqlite3_column_int64(st, 5);
-	s->current_period_end = sqlite3_column_int64(st, 6);
-	s->trial_end = sqlite3_column_int64(st, 7);
-	s->cancel_at_period_end = sqlite3_column_int(st, 8);
-	s->canceled_at = sqlite3_column_int64(st, 9);
-}
 
 /* Runs sql with one text binding and copies the first column of its row
  * into out ("" when no row). */
@@ -127,18 +103,13 @@ renew_one(struct lx_conn *c, const char *id, int64_t now, int *closed,
 	memset(&iv, 0, sizeof(iv));
 	if (lx_conn_begin(c, err) == -1)
 		return (-1);
-	if ((st = lx_conn_stmt(c, sql_sub_read, err)) == NULL)
-		goto fail;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		sub_read_row(st, &s);
-	finish(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		lx_conn_error(c, rc, "read subscription", err);
-		goto fail;
+	if (billing_store_sub_read(c, id, &s, err) == -1) {
+		if (err->status != 404)
+			goto fail;
+		lx_conn_rollback(c);
+		return (0);
 	}
-	if (rc == SQLITE_DONE || strcmp(s.status, "canceled") == 0
-	    || s.current_period_end > now) {
+	if (strcmp(s.status, "canceled") == 0 || s.current_period_end > now) {
 		lx_conn_rollback(c);
 		return (0);
 	}
@@ -155,17 +126,26 @@ renew_one(struct lx_conn *c, const char *id, int64_t now, int *closed,
 			goto fail;
 		snprintf(inv_status, sizeof(inv_status), "%s", iv.status);
 		if (strcmp(inv_status, "draft") == 0
-		    && billing_inv_finalize(c, BILLING_TABLES, &iv, now, err)
-		        == -1)
+		    && (billing_inv_finalize(c, BILLING_TABLES, &iv, now, err)
+		            == -1
+		        || billing_emit_invoice(
+		               c, &iv, "invoice.finalized", err)
+		            == -1))
 			goto fail;
 	} else {
 		rc = billing_inv_build(c, BILLING_TABLES, &s, start, end, trial,
 		    "subscription_cycle", &iv, err);
 		if (rc == -1
 		    || (rc == 0
-		        && billing_inv_finalize(
-		               c, BILLING_TABLES, &iv, now, err)
-		            == -1))
+		        && (billing_inv_finalize(
+		                c, BILLING_TABLES, &iv, now, err)
+		                == -1
+		            || billing_emit_invoice(
+		                   c, &iv, "invoice.created", err)
+		                == -1
+		            || billing_emit_invoice(
+		                   c, &iv, "invoice.finalized", err)
+		                == -1)))
 			goto fail;
 	}
 	/* The next period, on the subscription's plan now. */
@@ -216,9 +196,16 @@ renew_one(struct lx_conn *c, const char *id, int64_t now, int *closed,
 	e.action = ended ? "subscription.end" : "subscription.renew";
 	e.target = s.id;
 	e.detail_json = detail;
-	if (audit_record(c, &e, err) == -1 || lx_conn_commit(c, err) == -1)
+	if (audit_record(c, &e, err) == -1
+	    || billing_store_sub_read(c, s.id, &s, err) == -1
+	    || billing_emit_sub(c, &s, p.code,
+	           ended ? "subscription.canceled" : "subscription.updated",
+	           err)
+	        == -1
+	    || lx_conn_commit(c, err) == -1)
 		goto fail;
 	billing_invoice_cleanup(&iv);
+	billing_meter_forget(s.tenant_id);
 	*closed = 1;
 	return (0);
 fail:

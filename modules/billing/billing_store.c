@@ -408,24 +408,27 @@ billing_store_usage(struct lx_conn *c, const char *tenant_id,
 	return (0);
 }
 
-static const char sql_usage_period[] =
-    "SELECT current_period_start FROM subscriptions "
+static const char sql_live_period[] =
+    "SELECT current_period_start, current_period_end FROM subscriptions "
     "WHERE tenant_id = ?1 AND status != 'canceled'";
 
 int
 billing_store_usage_period(struct lx_conn *c, const char *tenant_id,
-    int64_t now, int64_t *start, struct lx_err *err)
+    int64_t now, int64_t *start, int64_t *end, struct lx_err *err)
 {
 	sqlite3_stmt *st;
 	int rc = SQLITE_ERROR;
 
 	*start = billing_month_start(now);
+	*end = billing_period_add(*start, "month");
 	lx_conn_system_begin(c);
-	st = lx_conn_stmt(c, sql_usage_period, err);
+	st = lx_conn_stmt(c, sql_live_period, err);
 	if (st != NULL) {
 		sqlite3_bind_text(st, 1, tenant_id, -1, SQLITE_STATIC);
-		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			*start = sqlite3_column_int64(st, 0);
+			*end = sqlite3_column_int64(st, 1);
+		}
 		finish(st);
 	}
 	lx_conn_system_end(c);
@@ -530,6 +533,22 @@ billing_store_sub_live(
 {
 	return (sub_one(c, sql_sub_live, NULL, out, "no_subscription",
 	    "the tenant has no live subscription", err));
+}
+
+static const char sql_sub_sys[] =
+    "SELECT " SUB_COLS " FROM subscriptions WHERE id = ?1";
+
+int
+billing_store_sub_read(struct lx_conn *c, const char *id,
+    struct billing_subscription *out, struct lx_err *err)
+{
+	int rc;
+
+	lx_conn_system_begin(c);
+	rc = sub_one(c, sql_sub_sys, id, out, "subscription_not_found",
+	    "no such subscription", err);
+	lx_conn_system_end(c);
+	return (rc);
 }
 
 static const char sql_subs[] =
@@ -659,4 +678,30 @@ billing_store_item_add(struct lx_conn *c, const struct billing_subscription *s,
 	bind_opt(st, 9, period_end);
 	sqlite3_bind_int64(st, 10, lx_now_ms());
 	return (lx_conn_step_done(c, st, "add invoice item", err));
+}
+
+static const char sql_counter_set[] =
+    "INSERT INTO usage_counters (tenant_id, metric, period, value, "
+    "updated_at) VALUES (?1, ?2, ?3, ?4, ?5) "
+    "ON CONFLICT (tenant_id, metric, period) DO UPDATE SET "
+    "value = max(value, excluded.value), updated_at = excluded.updated_at";
+
+int
+billing_store_counter_set(struct lx_conn *c, const char *tenant_id,
+    const char *metric, const char *period, int64_t value, struct lx_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	lx_conn_system_begin(c);
+	if ((st = lx_conn_stmt(c, sql_counter_set, err)) != NULL) {
+		sqlite3_bind_text(st, 1, tenant_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, metric, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, period, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, value);
+		sqlite3_bind_int64(st, 5, lx_now_ms());
+		rc = lx_conn_step_done(c, st, "write usage counter", err);
+	}
+	lx_conn_system_end(c);
+	return (rc);
 }

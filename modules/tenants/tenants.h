@@ -193,11 +193,15 @@ int tenants_store_purge(struct lx_conn *c, const char *id, int64_t now,
  * not an integer in [min, max] (logged). */
 int64_t tenants_conf_int(const struct lx_server *srv, const char *key,
     int64_t def, int64_t min, int64_t max);
-/* Inside the write transaction, under the tenant's context: 403
- * "quota_exceeded" naming the limit when the tenant already has
- * tenants.member_limit members (default 50 until plans carry it). */
-int tenants_member_room(
-    const struct lx_server *srv, struct lx_conn *c, struct lx_err *err);
+/* Inside the write transaction: 403 "quota_exceeded" naming the limit
+ * when tenant_id already has as many members as its limit
+ * (tenants_member_limit). */
+int tenants_member_room(const struct lx_server *srv, struct lx_conn *c,
+    const char *tenant_id, struct lx_err *err);
+/* Inside the write transaction: 403 "quota_exceeded" naming metric when
+ * the tenant's plan (lx_server_quota) allows no more of it. */
+int tenants_quota_room(const struct lx_server *srv, struct lx_conn *c,
+    const char *tenant_id, const char *metric, struct lx_err *err);
 /* Handlers of the invitation routes (tenants_http.c's table). */
 int tenants_invite_create(
     struct lx_req *req, struct lx_resp *resp, struct lx_err *err);
@@ -230,9 +234,10 @@ int tenants_limit_arg(const struct lx_qarg *a, int *limit, struct lx_err *err);
 void tenants_tenant_json(const struct tenant *t, struct lx_buf *b);
 void tenants_send_tenant(
     struct lx_resp *resp, int status, const struct tenant *t);
-/* The member limit of a tenant (tenants.member_limit, default 50 until
- * plans carry it). */
-int64_t tenants_member_limit(const struct lx_server *srv);
+/* The member limit of tenant_id into *limit (-1: none): the instance's
+ * tenants.member_limit when configured, else the plan's (billing). */
+int tenants_member_limit(const struct lx_server *srv, struct lx_conn *c,
+    const char *tenant_id, int64_t *limit, struct lx_err *err);
 
 /* --- lifecycle (tenants_lifecycle.c) --- */
 

@@ -401,7 +401,7 @@ h_member_add(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	if (lx_conn_begin(req->db, err) == -1)
 		return (tenants_http_fail(req, resp, err));
 	if (tenants_store_user(req->db, uid, email, id, err) == -1
-	    || tenants_member_room(req->srv, req->db, err) == -1
+	    || tenants_member_room(req->srv, req->db, req->tenant.id, err) == -1
 	    || tenants_store_member_add(req->db, req->tenant.id, id, role, err)
 	        == -1)
 		return (tenants_http_fail_tx(req, resp, err));

@@ -57,26 +57,64 @@ tenants_conf_int(const struct lx_server *srv, const char *key, int64_t def,
 	return (n);
 }
 
-int64_t
-tenants_member_limit(const struct lx_server *srv)
+/* 1 if tenants.member_limit is set (environment or config file): an
+ * instance-wide limit that replaces the plans' (installs selling no
+ * plans, tests). */
+static int
+member_limit_set(const struct lx_server *srv)
 {
-	return (tenants_conf_int(
-	    srv, "tenants.member_limit", MEMBER_LIMIT_DEFAULT, 1, 1000000));
+	const char *v = getenv("LUXIMA_TENANTS_MEMBER_LIMIT");
+
+	return ((v != NULL && *v != '\0')
+	    || lx_server_conf(srv, "tenants.member_limit") != NULL);
 }
 
 int
-tenants_member_room(
-    const struct lx_server *srv, struct lx_conn *c, struct lx_err *err)
+tenants_member_limit(const struct lx_server *srv, struct lx_conn *c,
+    const char *tenant_id, int64_t *limit, struct lx_err *err)
+{
+	int64_t used;
+
+	if (member_limit_set(srv)) {
+		*limit = tenants_conf_int(srv, "tenants.member_limit",
+		    MEMBER_LIMIT_DEFAULT, 1, 1000000);
+		return (0);
+	}
+	return (
+	    lx_server_quota(srv, c, tenant_id, "members", limit, &used, err));
+}
+
+int
+tenants_quota_room(const struct lx_server *srv, struct lx_conn *c,
+    const char *tenant_id, const char *metric, struct lx_err *err)
+{
+	int64_t limit, used;
+
+	if (lx_server_quota(srv, c, tenant_id, metric, &limit, &used, err)
+	    == -1)
+		return (-1);
+	if (limit >= 0 && used >= limit)
+		return (lx_err_set(err, 403, "quota_exceeded",
+		    "the tenant's plan allows %lld %s (limit %s); upgrade the "
+		    "plan or remove some first",
+		    (long long)limit, metric, metric));
+	return (0);
+}
+
+int
+tenants_member_room(const struct lx_server *srv, struct lx_conn *c,
+    const char *tenant_id, struct lx_err *err)
 {
 	int64_t limit;
 	int n;
 
-	limit = tenants_member_limit(srv);
-	if (tenants_store_member_count(c, &n, err) == -1)
+	if (tenants_member_limit(srv, c, tenant_id, &limit, err) == -1
+	    || tenants_store_member_count(c, &n, err) == -1)
 		return (-1);
-	if (n >= limit)
+	if (limit >= 0 && n >= limit)
 		return (lx_err_set(err, 403, "quota_exceeded",
-		    "the tenant has reached its limit of %lld members",
+		    "the tenant has reached its limit of %lld members (limit "
+		    "members); upgrade the plan or remove some first",
 		    (long long)limit));
 	return (0);
 }
@@ -341,7 +379,7 @@ tenants_invite_accept(
 	}
 	snprintf(uid, sizeof(uid), "%s", req->ident.user_id);
 	if (accept_context(req, iv.tenant_id, err) == -1
-	    || tenants_member_room(req->srv, req->db, err) == -1
+	    || tenants_member_room(req->srv, req->db, iv.tenant_id, err) == -1
 	    || tenants_store_member_add(
 	           req->db, iv.tenant_id, uid, iv.role, err)
 	        == -1

@@ -338,7 +338,10 @@ tenants_key_create(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 		ret = tenants_http_fail(req, resp, err);
 		goto out;
 	}
-	if ((st = lx_conn_stmt(req->db, sql_key_insert, err)) == NULL) {
+	if (tenants_quota_room(
+	        req->srv, req->db, req->tenant.id, "service_keys", err)
+	        == -1
+	    || (st = lx_conn_stmt(req->db, sql_key_insert, err)) == NULL) {
 		ret = tenants_http_fail_tx(req, resp, err);
 		goto out;
 	}

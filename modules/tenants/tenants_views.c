@@ -188,6 +188,7 @@ tenants_summary(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 {
 	struct lx_qarg none[] = { { NULL, NULL, 0, 0 } };
 	struct tenant_summary s;
+	int64_t limit;
 	struct tenant t;
 	struct lx_buf b;
 
@@ -195,7 +196,10 @@ tenants_summary(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	memset(&s, 0, sizeof(s));
 	if (lx_query_args(req->query, none, err) == -1
 	    || tenants_store_get(req->db, req->tenant.id, &t, err) == -1
-	    || tenants_store_summary(req->db, &s, err) == -1)
+	    || tenants_store_summary(req->db, &s, err) == -1
+	    || tenants_member_limit(
+	           req->srv, req->db, req->tenant.id, &limit, err)
+	        == -1)
 		return (tenants_http_fail(req, resp, err));
 	lx_buf_init(&b);
 	lx_buf_adds(&b, "{\"tenant_id\":");
@@ -215,7 +219,10 @@ tenants_summary(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	lx_buf_adds(&b, ",\"invitations_pending\":");
 	lx_buf_add_uint(&b, (uint64_t)s.invitations_pending);
 	lx_buf_adds(&b, "},\"limits\":{\"members\":");
-	lx_buf_add_uint(&b, (uint64_t)tenants_member_limit(req->srv));
+	if (limit >= 0)
+		lx_buf_add_uint(&b, (uint64_t)limit);
+	else
+		lx_buf_adds(&b, "null");
 	lx_buf_adds(&b, "},\"created_at\":");
 	lx_buf_add_time_json(&b, t.created_at);
 	lx_buf_adds(&b, ",\"last_activity_at\":");

@@ -50,7 +50,9 @@ class Billing(unittest.TestCase):
                 ("growth", 4000, {"service_keys": {"quota": 20},
                                   "api_requests": {"quota": None, "included": 1000,
                                                    "unit_amount": 25, "unit_size": 100}}),
-                ("tiny", 500, {"service_keys": {"quota": 1}, "members": {"quota": 1}})):
+                ("tiny", 500, {"service_keys": {"quota": 1}, "members": {"quota": 1}}),
+                ("metered", 700, {"api_requests": {"quota": 20}, "service_keys": {"quota": 2},
+                                  "members": {"quota": 2}})):
             r = cls.lx.post("/admin/plans", {"code": code, "name": code.title(), "amount": amount,
                                              "currency": "USD", "interval": "month",
                                              "limits": limits}, headers=cls.admin)
@@ -387,6 +389,116 @@ class Billing(unittest.TestCase):
         # A new subscription may start.
         self.subscribe(h, tid, "starter")
 
+    # --- limits where they bite ---
+
+    def test_gauge_quotas(self):
+        _, h, _ = self.user()
+        tid = self.tenant(h)
+        self.subscribe(h, tid, "metered")
+        keys = []
+        for i in range(2):
+            r = self.req(h, "POST", "/tenants/%s/api-keys" % tid,
+                         {"name": "k%d" % i, "permissions": ["tenants.read"]})
+            self.assertEqual(r.status, 201, r.body)
+            keys.append(r.json()["id"])
+        r = self.req(h, "POST", "/tenants/%s/api-keys" % tid,
+                     {"name": "k3", "permissions": ["tenants.read"]})
+        p = assert_problem(self, r, 403, "quota_exceeded")
+        self.assertIn("service_keys", p["detail"])
+        # A revoked key frees its place.
+        self.assertEqual(self.req(h, "DELETE", "/tenants/%s/api-keys/%s" % (tid, keys[0])).status,
+                         204)
+        r = self.req(h, "POST", "/tenants/%s/api-keys" % tid,
+                     {"name": "k4", "permissions": ["tenants.read"]})
+        self.assertEqual(r.status, 201, r.body)
+        _, _, e2 = self.user()
+        r = self.req(h, "POST", "/tenants/%s/members" % tid, {"email": e2, "role": "member"})
+        self.assertEqual(r.status, 201, r.body)
+        _, _, e3 = self.user()
+        r = self.req(h, "POST", "/tenants/%s/members" % tid, {"email": e3, "role": "member"})
+        p = assert_problem(self, r, 403, "quota_exceeded")
+        self.assertIn("members", p["detail"])
+        r = self.req(h, "GET", "/tenants/%s/usage" % tid)
+        self.assertEqual(r.status, 200, r.body)
+        u = r.json()
+        self.assertEqual(u["plan"], "metered")
+        self.assertEqual(u["usage"]["members"], {"used": 2, "quota": 2, "included": 0})
+        self.assertEqual(u["usage"]["service_keys"]["used"], 2)
+        self.assertEqual(u["usage"]["plugins"], {"used": 0, "quota": None, "included": 0})
+        self.assertGreater(u["usage"]["api_requests"]["used"], 0)
+
+    def test_api_requests_exact_under_concurrency(self):
+        import concurrent.futures
+        _, h, _ = self.user()
+        tid = self.tenant(h)
+        self.subscribe(h, tid, "metered")
+        # The quota of 20 requests for the new period, fired 60 at once
+        # from 12 connections: exactly 20 pass.
+        def one(_):
+            r = self.req(h, "GET", "/tenants/%s/members" % tid)
+            return r.status, (r.json().get("code") if r.status != 200 else None)
+        with concurrent.futures.ThreadPoolExecutor(12) as ex:
+            got = list(ex.map(one, range(60)))
+        self.assertEqual(sum(1 for s, _ in got if s == 200), 20, got)
+        self.assertEqual({c for s, c in got if s != 200}, {"quota_exceeded"})
+        r = self.req(h, "GET", "/tenants/%s" % tid)
+        p = assert_problem(self, r, 403, "quota_exceeded")
+        self.assertIn("api_requests", p["detail"])
+        # A platform admin's requests in the tenant count too.
+        r = self.lx.get("/tenants/%s" % tid, headers=self.admin)
+        assert_problem(self, r, 403, "quota_exceeded")
+        # Billing stays reachable: the tenant sees its usage and upgrades,
+        # which lifts the quota at once.
+        r = self.req(h, "GET", "/tenants/%s/usage" % tid)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json()["usage"]["api_requests"]["used"], 20)
+        self.assertEqual(r.json()["usage"]["api_requests"]["quota"], 20)
+        subs = self.req(h, "GET", "/subscriptions", tenant=tid).json()["subscriptions"]
+        r = self.req(h, "PATCH", "/subscriptions/" + subs[0]["id"], {"plan": "growth"},
+                     tenant=tid)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(self.req(h, "GET", "/tenants/%s" % tid).status, 200)
+
+    def test_events_reach_the_tenants_endpoint(self):
+        import json as _json
+        from test_webhooks import Receiver, sign
+        rec = Receiver([200])
+        try:
+            _, h, _ = self.user()
+            tid = self.tenant(h)
+            r = self.req(h, "POST", "/webhooks/endpoints",
+                         {"url": rec.url(), "event_types": ["invoice.*", "subscription.*"]},
+                         tenant=tid)
+            self.assertEqual(r.status, 201, r.body)
+            secret = r.json()["secret"]
+            s = self.subscribe(h, tid, "starter")
+            inv = self.req(h, "POST", "/invoices", {"subscription_id": s["id"]}, tenant=tid).json()
+            self.req(h, "POST", "/invoices/%s/finalize" % inv["id"], tenant=tid)
+            self.req(h, "POST", "/invoices/%s/mark-paid" % inv["id"], {}, tenant=tid)
+            self.renew(ms_of(s["current_period_end"]) + 1000)
+            want = ["subscription.created", "invoice.created", "invoice.finalized",
+                    "invoice.paid", "subscription.updated"]
+            deadline = time.time() + 30
+            while time.time() < deadline and len(rec.requests) < len(want):
+                time.sleep(0.2)
+            got = []
+            for q in rec.requests:
+                hd = q["headers"]
+                self.assertEqual(hd["webhook-signature"],
+                                 sign(secret, hd["webhook-id"], hd["webhook-timestamp"],
+                                      q["body"]))
+                ev = _json.loads(q["body"])
+                got.append(ev["type"])
+                if ev["type"] == "invoice.paid":
+                    self.assertEqual((ev["data"]["id"], ev["data"]["status"]),
+                                     (inv["id"], "paid"))
+                if ev["type"] == "subscription.updated":
+                    self.assertEqual(ev["data"]["current_period_start"],
+                                     s["current_period_end"])
+            self.assertEqual(sorted(got), sorted(want), got)
+        finally:
+            rec.close()
+
     def test_plan_below_usage_is_refused(self):
         _, h, _ = self.user()
         tid = self.tenant(h)
@@ -452,6 +564,8 @@ class Renewal(Billing):
     test_plan_change_prorates_and_invoice_lifecycle = None
     test_draft_delete_returns_items = test_cancel_at_period_end_and_resume = None
     test_plan_below_usage_is_refused = None
+    test_gauge_quotas = test_api_requests_exact_under_concurrency = None
+    test_events_reach_the_tenants_endpoint = None
 
 
 if __name__ == "__main__":

@@ -47,6 +47,13 @@ TENANT_OBJECTS = {
     "user_id": "member_id",  # a member of the tenant (not its owner, not in B)
     "invitation_id": "invitation_id",  # a pending invitation
     "key_id": "key_id",  # a live service key
+    "endpoint_id": "endpoint_id",  # a webhook endpoint (/webhooks/endpoints/{endpoint_id})
+}
+# tenant_ctx routes (the tenant from X-Tenant-Id) name their object "id":
+# keyed by the path's first segment.
+CTX_OBJECTS = {
+    "/subscriptions/": "subscription_id",  # the tenant's live subscription
+    "/invoices/": "invoice_id",  # a draft invoice of its current period
 }
 # Elsewhere a parameter is an object of A's owner or about A, and "id"
 # means something else on each route: keyed by (path, name).
@@ -61,7 +68,16 @@ SKIP_PARAMS = {
     # invitee, whose possession is the authorisation (unguessable, 256
     # bits; wrong and reused tokens: test_tenant_invites).
     "token": "capability token, not an id",
+    # /admin/plans/{code}: plans are instance-wide, no tenant's object;
+    # only platform admins reach them (test_billing).
+    "code": "an instance-wide plan code, not a tenant's object",
+    # POST /billing/webhooks/{provider}: a payment provider's name; the
+    # route is anonymous and signed by the provider (test_billing_stripe).
+    "provider": "a payment provider's name, not a tenant's object",
 }
+# The plan every made tenant subscribes to: paid, without a trial, so its
+# period has an invoice to take.
+PLAN = "iso-paid"
 # (METHOD, PATH) where 403 to a non-member is documented because the
 # object's existence is public. None today: a non-member always gets 404.
 # (platform_admin routes refuse everyone else 403 by role, before and
@@ -74,6 +90,9 @@ PUBLIC_EXISTENCE = set()
 BODY_OVERRIDES = {
     ("POST", "/tenants/{id}/members"):
         lambda v: {"user_id": v["newcomer_id"], "role": "owner"},
+    ("POST", "/subscriptions"): lambda v: {"plan": PLAN},
+    ("POST", "/invoices"): lambda v: {"subscription_id": v.get("subscription_id", "none")},
+    ("PATCH", "/subscriptions/{id}"): lambda v: {"cancel_at_period_end": True},
 }
 
 # The control (test_generated_requests_succeed_for_the_rightful_caller) makes each
@@ -85,7 +104,18 @@ CONTROL_SETUP = {
     # only a deleted tenant can be restored
     ("POST", "/admin/tenants/{id}/restore"): lambda t, w: t.ok(
         t.call(w["owner"]["h"], "DELETE", "/tenants/" + w["id"]), 204),
+    # a period is invoiced once: the control's tenant subscribes only now
+    ("POST", "/invoices"): lambda t, w: w.update(subscription_id=t.ok(t.call(
+        w["owner"]["h"], "POST", "/subscriptions", {"plan": PLAN},
+        {"X-Tenant-Id": w["id"]}), 201)["id"]),
 }
+# voiding, writing off and paying need a finalized invoice
+for _action in ("void", "mark-uncollectible", "mark-paid"):
+    CONTROL_SETUP[("POST", "/invoices/{id}/" + _action)] = lambda t, w: t.ok(t.call(
+        w["owner"]["h"], "POST", "/invoices/%s/finalize" % w["invoice_id"], None,
+        {"X-Tenant-Id": w["id"]}), 200)
+# Controls whose tenant must start without a subscription.
+CONTROL_UNBILLED = {("POST", "/subscriptions"), ("POST", "/invoices")}
 
 # Sanity floor: routes that exist today and must be among the cases, so the
 # test cannot pass on an empty or misparsed route table.
@@ -266,7 +296,7 @@ class TenantIsolation(unittest.TestCase):
 
     @classmethod
     def make_tenant(cls, owner, name, slug, extra_members=(), key_perms=("tenants.read",),
-                    target=None):
+                    target=None, billed=True):
         """A tenant with a viewer member (target), a pending invitation and a
         key; its owner with a session and an unconfirmed TOTP factor.
         Returns the values for path parameters and bodies."""
@@ -288,18 +318,31 @@ class TenantIsolation(unittest.TestCase):
         mail = cls.ok(cls.call(cls.admin["h"], "GET", "/admin/mail?limit=100"), 200)["items"]
         mail = [m["id"] for m in mail if m["to"] == inv_email]
         assert len(mail) == 1, mail
-        return {"id": tid, "name": t["name"], "slug": t["slug"], "owner": owner,
+        # a webhook endpoint (port 9: its test deliveries fail fast)
+        ep = cls.ok(cls.call(owner["h"], "POST", "/webhooks/endpoints",
+                             {"url": "https://127.0.0.1:9/iso-" + slug}, {"X-Tenant-Id": tid}), 201)
+        billing = {}
+        if billed:
+            ctx = {"X-Tenant-Id": tid}
+            sub = cls.ok(cls.call(owner["h"], "POST", "/subscriptions", {"plan": PLAN}, ctx), 201)
+            bill = cls.ok(cls.call(owner["h"], "POST", "/invoices",
+                                   {"subscription_id": sub["id"]}, ctx), 201)
+            billing = {"subscription_id": sub["id"], "invoice_id": bill["id"]}
+        return dict(billing, **{"id": tid, "name": t["name"], "slug": t["slug"], "owner": owner,
                 "target": target, "member_id": target["id"], "member_email": target["email"],
                 "invitation_id": inv["id"], "invitation_email": inv_email,
                 "key_id": key["id"], "key_prefix": key["prefix"], "key": key,
                 "session_id": [x for x in rows if x["current"]][0]["id"],
                 "factor_id": f["factor_id"], "factor_secret": f["secret"],
-                "mail_id": mail[0]}
+                "mail_id": mail[0], "endpoint_id": ep["id"]})
 
     @classmethod
     def setup_world(cls):
         r = cls.lx.post("/auth/login", {"email": ADMIN_EMAIL, "password": PW})
         cls.admin = {"h": bearer(cls.ok(r, 200)["access_token"])}
+        cls.ok(cls.call(cls.admin["h"], "POST", "/admin/plans",
+                        {"code": PLAN, "name": "Iso Paid", "amount": 1234, "currency": "USD",
+                         "interval": "month"}), 201)
         # Tenant A, whose data nobody else may see or touch.
         cls.a_owner = cls.user("a-owner")
         cls.A = cls.make_tenant(cls.a_owner, "Zanzibar Alpha Isolated", "zanzibar-a-" + TAG)
@@ -325,6 +368,8 @@ class TenantIsolation(unittest.TestCase):
             "A's invitation email": a["invitation_email"],
             "A's key id": a["key_id"], "A's key prefix": a["key_prefix"],
             "A's owner session": a["session_id"], "A's owner factor": a["factor_id"],
+            "A's subscription": a["subscription_id"], "A's invoice": a["invoice_id"],
+            "A's webhook endpoint": a["endpoint_id"],
         }
         # A user in no tenant, whom the role tests and the control add.
         cls.outsider = cls.user("outsider")
@@ -341,10 +386,13 @@ class TenantIsolation(unittest.TestCase):
         """Body values that would succeed on tenant t for an allowed caller;
         newcomer: a user outside t."""
         TenantIsolation.n += 1
-        return {"name": "Renamed", "role": "member", "user_id": t["member_id"],
-                "email": "iso-fresh-%s-%d@example.com" % (TAG, TenantIsolation.n),
-                "permissions": ["tenants.read"], "password": PW,
-                "newcomer_id": newcomer["id"]}
+        v = {"name": "Renamed", "role": "member", "user_id": t["member_id"],
+             "email": "iso-fresh-%s-%d@example.com" % (TAG, TenantIsolation.n),
+             "permissions": ["tenants.read"], "password": PW,
+             "newcomer_id": newcomer["id"], "url": "https://127.0.0.1:9/iso"}
+        if "subscription_id" in t:
+            v["subscription_id"] = t["subscription_id"]
+        return v
 
     @staticmethod
     def map_params(path, kind, t, sub):
@@ -356,6 +404,9 @@ class TenantIsolation(unittest.TestCase):
                 values[p] = t["id"]
             elif p in TENANT_OBJECTS and (tenant_path(path) or kind == "tenant_ctx"):
                 values[p] = sub[TENANT_OBJECTS[p]]
+            elif p == "id" and kind == "tenant_ctx" and any(
+                    path.startswith(k) for k in CTX_OBJECTS):
+                values[p] = sub[[v for k, v in CTX_OBJECTS.items() if path.startswith(k)][0]]
             elif (path, p) in USER_OBJECTS:
                 values[p] = sub[USER_OBJECTS[(path, p)]]
             else:
@@ -433,7 +484,13 @@ class TenantIsolation(unittest.TestCase):
                 r = self.call(owner["h"], "GET", path, headers={"X-Tenant-Id": t["id"]})
             else:
                 continue
-            out[path] = (r.status, r.body)
+            body = r.body
+            if path == "/tenants/{id}/usage" and r.status == 200:
+                # the owner's own reads are API requests: not B's doing
+                j = json.loads(body)
+                j["usage"]["api_requests"].pop("used")
+                body = json.dumps(j)
+            out[path] = (r.status, body)
         for path in ("/auth/me", "/auth/sessions"):
             r = self.call(owner["h"], "GET", path)
             out[path] = (r.status, r.body)
@@ -518,7 +575,8 @@ class TenantIsolation(unittest.TestCase):
                 owner = self.user("ctl")
                 TenantIsolation.n += 1
                 w = self.make_tenant(owner, "Control %d" % self.n, "ctl-%s-%d" % (TAG, self.n),
-                                     target=target)
+                                     target=target,
+                                     billed=(c.method, c.route) not in CONTROL_UNBILLED)
                 values, _ = self.map_params(c.route, kind, w, w)
                 if (c.method, c.route) in CONTROL_SETUP:
                     CONTROL_SETUP[(c.method, c.route)](self, w)
@@ -545,6 +603,10 @@ class TenantIsolation(unittest.TestCase):
             for p in PARAM_RE.findall(path):
                 if p in TENANT_OBJECTS:
                     values[p] = c[TENANT_OBJECTS[p]]
+                elif p == "id" and kind == "tenant_ctx":
+                    for k, v in CTX_OBJECTS.items():
+                        if path.startswith(k):
+                            values[p] = c[v]
             if set(PARAM_RE.findall(path)) - set(values):
                 continue  # reported by test_every_path_parameter_is_mapped
             out.append((method, path, perm, fill(path, values),

@@ -206,7 +206,7 @@ class AuditAndSummary(Base):
                          (t["slug"], "Summary Co", "free", "active"))
         self.assertEqual(s["usage"], {"members": 2, "service_keys": 1,
                                       "invitations_pending": 1})
-        self.assertEqual(s["limits"], {"members": 50})
+        self.assertEqual(s["limits"], {"members": 10})  # the free plan
         newest = self.audit(h, tid, "?limit=1")["audit_logs"][0]
         self.assertEqual(s["last_activity_at"], newest["created_at"])
         assert_problem(self, self.req(h, "GET", "/tenants/%s/summary?x=1" % tid), 400,
