@@ -1,6 +1,6 @@
 # Shell functions shared by the benchmarks (bench/run.sh, bench/auth.sh,
-# bench/tenants.sh). Sourced by a POSIX sh script after `cd` to the
-# repository's top:
+# bench/tenants.sh, bench/billing.sh). Sourced by a POSIX sh script after
+# `cd` to the repository's top:
 #
 #   cd "$(dirname "$0")/.."
 #   . bench/lib.sh
@@ -30,14 +30,19 @@ bench_die() {
 # Builds $BUILD_DIR/luxima and the bare civetweb baseline (Release),
 # installing the build's packages first (third-party sources stay in
 # build/_deps, the build's default LUXIMA_DEPS); sets lux_bin and hello_bin.
-bench_build() {
+# With the argument luxima (bench/billing.sh), only the binary: no baseline
+# built or looked for, hello_bin unset.
+bench_build() { # [luxima]
+	targets="luxima bench_hello"
+	[ "${1:-}" = luxima ] && targets=luxima
 	if [ "${NO_BUILD:-0}" != 1 ]; then
 		scripts/deps.sh --test "$top/build" >/dev/null
 		[ -f "$BUILD_DIR/CMakeCache.txt" ] || cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
-		cmake --build "$BUILD_DIR" -j "$(nproc)" --target luxima bench_hello >/dev/null
+		cmake --build "$BUILD_DIR" -j "$(nproc)" --target $targets >/dev/null
 	fi
 	lux_bin=$BUILD_DIR/luxima
 	[ -x "$lux_bin" ] || bench_die "$lux_bin was not built"
+	[ "$targets" = luxima ] && return 0
 	# bench/CMakeLists.txt builds the baseline in $BUILD_DIR/bench/.
 	hello_bin=$BUILD_DIR/bench/bench_hello
 	[ -x "$hello_bin" ] || hello_bin=$BUILD_DIR/bench_hello
