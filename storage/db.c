@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -148,6 +149,57 @@ raw_exec(sqlite3 *h, const char *sql)
 }
 
 /*
+ * Waits for another connection's write lock (SQLite's busy handler), up to
+ * the store's busy timeout. SQLite's own handler sleeps 1 to 100 ms between
+ * tries, so under many writers a waiting one sleeps through the moments
+ * the lock is free and a few wait for seconds while the database idles;
+ * short blind sleeps instead burn the CPU the lock holder needs. The
+ * writers are threads of this process: a waiter sleeps until a write
+ * transaction of this store ends (lx_conn_commit/_rollback signal one
+ * waiter) and tries again at once; SQLite still decides who gets the lock.
+ * Writes outside a transaction and other processes signal nothing, so a
+ * wait lasts at most 2 ms before the next try.
+ */
+static int
+busy_wait(void *arg, int n)
+{
+	static _Thread_local int64_t since; /* this wait's start, ns */
+	struct lx_db *db = arg;
+	int64_t now = lx_mono_ns();
+	struct timespec ts;
+	uint64_t gen;
+
+	(void)n;
+	if (n == 0)
+		since = now;
+	if (now - since >= (int64_t)db->busy_timeout_ms * 1000000)
+		return (0);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_nsec += 2000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&db->wmu);
+	gen = db->wgen;
+	while (db->wgen == gen
+	    && pthread_cond_timedwait(&db->wcv, &db->wmu, &ts) == 0)
+		;
+	pthread_mutex_unlock(&db->wmu);
+	return (1);
+}
+
+/* A write transaction of db ended: one waiting writer may try now. */
+static void
+write_ended(struct lx_db *db)
+{
+	pthread_mutex_lock(&db->wmu);
+	db->wgen++;
+	pthread_cond_signal(&db->wcv);
+	pthread_mutex_unlock(&db->wmu);
+}
+
+/*
  * Opens one connection to db->path: keys it, then applies the per-connection
  * settings. With verify, proves the key by reading the schema before any
  * write and refuses a read-only file. flags: extra sqlite3_open_v2 flags.
@@ -198,7 +250,7 @@ conn_open(struct lx_db *db, int flags, int verify, struct lx_conn **out,
 		open_error(db->path, h, rc, err);
 		goto out;
 	}
-	sqlite3_busy_timeout(h, db->busy_timeout_ms);
+	sqlite3_busy_handler(h, busy_wait, db);
 	/* SQLCipher logs a wrong key to stderr itself; we report it once. */
 	(void)raw_exec(h, "PRAGMA cipher_log_level = NONE");
 
@@ -322,6 +374,7 @@ lx_db_open(
 	struct lx_db *db = NULL;
 	struct lx_conn *c = NULL;
 	struct stat sb;
+	pthread_condattr_t ca;
 	int exists, ret = -1, tls_made = 0, mu_made = 0;
 
 	*out = NULL;
@@ -380,8 +433,13 @@ lx_db_open(
 		goto out;
 	sodium_mprotect_noaccess(db->key);
 
-	if (pthread_mutex_init(&db->mu, NULL) != 0)
+	if (pthread_mutex_init(&db->mu, NULL) != 0
+	    || pthread_mutex_init(&db->wmu, NULL) != 0
+	    || pthread_condattr_init(&ca) != 0
+	    || pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0
+	    || pthread_cond_init(&db->wcv, &ca) != 0)
 		abort();
+	pthread_condattr_destroy(&ca);
 	mu_made = 1;
 	if (pthread_key_create(&db->tls, tls_destroy) != 0)
 		abort();
@@ -409,8 +467,11 @@ out:
 	if (db != NULL) {
 		if (tls_made)
 			pthread_key_delete(db->tls);
-		if (mu_made)
+		if (mu_made) {
 			pthread_mutex_destroy(&db->mu);
+			pthread_mutex_destroy(&db->wmu);
+			pthread_cond_destroy(&db->wcv);
+		}
 	}
 	db_free(db);
 	return (ret);
@@ -433,6 +494,8 @@ lx_db_close(struct lx_db *db)
 	}
 	db->nconns = 0;
 	pthread_mutex_destroy(&db->mu);
+	pthread_mutex_destroy(&db->wmu);
+	pthread_cond_destroy(&db->wcv);
 	db_free(db);
 }
 
@@ -576,6 +639,7 @@ lx_conn_commit(struct lx_conn *c, struct lx_err *err)
 		lx_conn_rollback(c);
 		return (-1);
 	}
+	write_ended(c->db);
 	if (wake)
 		lx_jobs_wake();
 	return (0);
@@ -585,8 +649,10 @@ void
 lx_conn_rollback(struct lx_conn *c)
 {
 	c->wake_jobs = 0;
-	if (!sqlite3_get_autocommit(c->h))
+	if (!sqlite3_get_autocommit(c->h)) {
 		sqlite3_exec(c->h, "ROLLBACK", NULL, NULL, NULL);
+		write_ended(c->db);
+	}
 }
 
 int

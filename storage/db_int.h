@@ -37,6 +37,9 @@ struct lx_db {
 	int busy_timeout_ms;
 	pthread_key_t tls; /* the calling thread's struct lx_conn */
 	pthread_mutex_t mu; /* guards conns, nconns and key access */
+	pthread_mutex_t wmu; /* guards wgen; with wcv: writers waiting */
+	pthread_cond_t wcv; /* signalled when a write transaction ends */
+	uint64_t wgen; /* write transactions ended so far */
 	struct lx_conn *conns; /* every open connection */
 	int nconns;
 };

@@ -70,7 +70,6 @@ test_create_encrypted_reopen(void)
 	CHECK_STR(st_text(c, "PRAGMA journal_mode", buf, sizeof(buf)), "wal");
 	CHECK(st_int(c, "PRAGMA synchronous") == 2);
 	CHECK(st_int(c, "PRAGMA foreign_keys") == 1);
-	CHECK(st_int(c, "PRAGMA busy_timeout") == 5000);
 	lx_db_close(db);
 
 	p = st_read_file(dbpath, &n);
@@ -327,6 +326,98 @@ test_conns_cache_tx(void)
 	lx_db_close(db);
 }
 
+struct holder {
+	struct lx_db *db;
+	int hold_ms; /* how long the write lock is held */
+	int began; /* 1 once it holds the lock */
+	pthread_mutex_t mu;
+};
+
+static void *
+holder_main(void *arg)
+{
+	struct holder *h = arg;
+	struct lx_conn *c = lx_db_conn(h->db);
+	struct lx_err err;
+
+	if (lx_conn_begin(c, &err) == 0
+	    && lx_conn_exec(c, "INSERT INTO t VALUES (2)", &err) == 0) {
+		pthread_mutex_lock(&h->mu);
+		h->began = 1;
+		pthread_mutex_unlock(&h->mu);
+		usleep((useconds_t)h->hold_ms * 1000);
+		(void)lx_conn_commit(c, &err);
+	}
+	lx_db_thread_done(h->db);
+	return (NULL);
+}
+
+static void
+hold_start(struct holder *h, pthread_t *th)
+{
+	int began = 0;
+
+	CHECK(pthread_create(th, NULL, holder_main, h) == 0);
+	while (!began) {
+		pthread_mutex_lock(&h->mu);
+		began = h->began;
+		pthread_mutex_unlock(&h->mu);
+		usleep(1000);
+	}
+}
+
+/* A writer waits for another's write lock: it gets the lock as soon as
+ * the other commits (the busy handler wakes on it), and gives up with 503
+ * db_busy after the busy timeout. */
+static void
+test_busy_wait(void)
+{
+	const char *dir = lxtest_tmpdir("db_busy");
+	struct lx_db_config cfg;
+	struct lx_db *db = NULL;
+	struct holder h;
+	struct lx_err err;
+	struct lx_conn *c;
+	pthread_t th;
+	int64_t t0, ms;
+
+	st_clean_env();
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.data_dir = dir;
+	cfg.create = 1;
+	cfg.busy_timeout_ms = 300;
+	CHECK(lx_db_open(&cfg, &db, &err) == 0);
+	if (db == NULL)
+		return;
+	c = lx_db_conn(db);
+	CHECK(lx_conn_exec(c, "CREATE TABLE t (v INTEGER)", &err) == 0);
+	memset(&h, 0, sizeof(h));
+	pthread_mutex_init(&h.mu, NULL);
+	h.db = db;
+
+	h.hold_ms = 150;
+	hold_start(&h, &th);
+	t0 = lx_mono_ns();
+	CHECK(lx_conn_begin(c, &err) == 0);
+	ms = (lx_mono_ns() - t0) / 1000000;
+	CHECK(ms >= 100 && ms < 250);
+	CHECK(st_int(c, "SELECT count(*) FROM t") == 1);
+	lx_conn_rollback(c);
+	pthread_join(th, NULL);
+
+	h.hold_ms = 700;
+	h.began = 0;
+	hold_start(&h, &th);
+	t0 = lx_mono_ns();
+	CHECK(lx_conn_begin(c, &err) == -1);
+	ms = (lx_mono_ns() - t0) / 1000000;
+	CHECK(err.status == 503);
+	CHECK(ms >= 290 && ms < 600);
+	pthread_join(th, NULL);
+	pthread_mutex_destroy(&h.mu);
+	lx_db_close(db);
+}
+
 int
 main(void)
 {
@@ -334,5 +425,6 @@ main(void)
 	RUN(test_refusals_leave_file_unchanged);
 	RUN(test_key_sources);
 	RUN(test_conns_cache_tx);
+	RUN(test_busy_wait);
 	return (lxtest_done());
 }
