@@ -203,6 +203,15 @@ int billing_store_counter_set(struct lx_conn *c, const char *tenant_id,
 int billing_store_tenant_set_plan(struct lx_conn *c, const char *tenant_id,
     const char *code, struct lx_err *err);
 
+/* The columns of a subscription row in SELECTs, in the order
+ * billing_store_sub_row reads them into s. */
+#define BILLING_SUB_COLS \
+	"id, tenant_id, plan_id, period_plan_id, status, " \
+	"current_period_start, current_period_end, coalesce(trial_end, 0), " \
+	"cancel_at_period_end, coalesce(canceled_at, 0), " \
+	"coalesce(provider, ''), coalesce(provider_ref, ''), created_at, " \
+	"updated_at"
+void billing_store_sub_row(sqlite3_stmt *st, struct billing_subscription *s);
 /* Subscriptions of the context's tenant (p_subscriptions). */
 int billing_store_sub_get(struct lx_conn *c, const char *id,
     struct billing_subscription *out, struct lx_err *err);

@@ -178,16 +178,12 @@ static const char sql_inv_link[] =
     "UPDATE invoices SET provider = ?2, provider_ref = ?3, updated_at = ?4 "
     "WHERE id = ?1 AND provider_ref IS NULL";
 
-#define SUB_COLS \
-	"id, tenant_id, plan_id, period_plan_id, status, " \
-	"current_period_start, current_period_end, coalesce(trial_end, 0), " \
-	"cancel_at_period_end, coalesce(canceled_at, 0), " \
-	"coalesce(provider, ''), coalesce(provider_ref, ''), created_at, " \
-	"updated_at"
-static const char sql_sub_ref[] = "SELECT " SUB_COLS " FROM subscriptions "
-                                  "WHERE provider = ?1 AND provider_ref = ?2";
-static const char sql_sub_id[] = "SELECT " SUB_COLS " FROM subscriptions "
-                                 "WHERE id = ?1";
+static const char sql_sub_ref[] =
+    "SELECT " BILLING_SUB_COLS " FROM subscriptions "
+    "WHERE provider = ?1 AND provider_ref = ?2";
+static const char sql_sub_id[] =
+    "SELECT " BILLING_SUB_COLS " FROM subscriptions "
+    "WHERE id = ?1";
 static const char sql_sub_write[] =
     "UPDATE subscriptions SET status = ?2, cancel_at_period_end = ?3, "
     "current_period_start = ?4, current_period_end = ?5, canceled_at = ?6, "
@@ -212,26 +208,6 @@ inv_row(sqlite3_stmt *st, struct inv *iv)
 	col_copy(st, 5, iv->provider, sizeof(iv->provider));
 	col_copy(st, 6, iv->ref, sizeof(iv->ref));
 	iv->due = sqlite3_column_int64(st, 7);
-}
-
-static void
-sub_row(sqlite3_stmt *st, struct billing_subscription *s)
-{
-	memset(s, 0, sizeof(*s));
-	col_copy(st, 0, s->id, sizeof(s->id));
-	col_copy(st, 1, s->tenant_id, sizeof(s->tenant_id));
-	col_copy(st, 2, s->plan_id, sizeof(s->plan_id));
-	col_copy(st, 3, s->period_plan_id, sizeof(s->period_plan_id));
-	col_copy(st, 4, s->status, sizeof(s->status));
-	s->current_period_start = sqlite3_column_int64(st, 5);
-	s->current_period_end = sqlite3_column_int64(st, 6);
-	s->trial_end = sqlite3_column_int64(st, 7);
-	s->cancel_at_period_end = sqlite3_column_int(st, 8);
-	s->canceled_at = sqlite3_column_int64(st, 9);
-	col_copy(st, 10, s->provider, sizeof(s->provider));
-	col_copy(st, 11, s->provider_ref, sizeof(s->provider_ref));
-	s->created_at = sqlite3_column_int64(st, 12);
-	s->updated_at = sqlite3_column_int64(st, 13);
 }
 
 /*
@@ -273,7 +249,7 @@ fill_inv(sqlite3_stmt *st, void *out)
 static void
 fill_sub(sqlite3_stmt *st, void *out)
 {
-	sub_row(st, out);
+	billing_store_sub_row(st, out);
 }
 
 /*

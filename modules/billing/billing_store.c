@@ -463,15 +463,8 @@ billing_store_tenant_set_plan(struct lx_conn *c, const char *tenant_id,
 
 /* --- subscriptions (p_subscriptions) --- */
 
-#define SUB_COLS \
-	"id, tenant_id, plan_id, period_plan_id, status, " \
-	"current_period_start, current_period_end, coalesce(trial_end, 0), " \
-	"cancel_at_period_end, coalesce(canceled_at, 0), " \
-	"coalesce(provider, ''), coalesce(provider_ref, ''), created_at, " \
-	"updated_at"
-
-static void
-sub_row(sqlite3_stmt *st, struct billing_subscription *s)
+void
+billing_store_sub_row(sqlite3_stmt *st, struct billing_subscription *s)
 {
 	memset(s, 0, sizeof(*s));
 	col_copy(st, 0, s->id, sizeof(s->id));
@@ -503,7 +496,7 @@ sub_one(struct lx_conn *c, const char *sql, const char *key,
 	if (key != NULL)
 		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		sub_row(st, out);
+		billing_store_sub_row(st, out);
 	finish(st);
 	if (rc == SQLITE_DONE)
 		return (lx_err_set(err, 404, code, "%s", detail));
@@ -513,10 +506,10 @@ sub_one(struct lx_conn *c, const char *sql, const char *key,
 }
 
 static const char sql_sub_get[] =
-    "SELECT " SUB_COLS " FROM p_subscriptions "
+    "SELECT " BILLING_SUB_COLS " FROM p_subscriptions "
     "WHERE tenant_id = current_tenant() AND id = ?1";
 static const char sql_sub_live[] =
-    "SELECT " SUB_COLS " FROM p_subscriptions "
+    "SELECT " BILLING_SUB_COLS " FROM p_subscriptions "
     "WHERE tenant_id = current_tenant() AND status != 'canceled'";
 
 int
@@ -536,7 +529,7 @@ billing_store_sub_live(
 }
 
 static const char sql_sub_sys[] =
-    "SELECT " SUB_COLS " FROM subscriptions WHERE id = ?1";
+    "SELECT " BILLING_SUB_COLS " FROM subscriptions WHERE id = ?1";
 
 int
 billing_store_sub_read(struct lx_conn *c, const char *id,
@@ -552,7 +545,7 @@ billing_store_sub_read(struct lx_conn *c, const char *id,
 }
 
 static const char sql_subs[] =
-    "SELECT " SUB_COLS " FROM p_subscriptions "
+    "SELECT " BILLING_SUB_COLS " FROM p_subscriptions "
     "WHERE tenant_id = current_tenant() AND id > ?1 ORDER BY id LIMIT ?2";
 
 int
@@ -568,7 +561,7 @@ billing_store_subs(struct lx_conn *c, const char *after, int limit,
 	sqlite3_bind_text(st, 1, after, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < limit)
-		sub_row(st, &out[(*n)++]);
+		billing_store_sub_row(st, &out[(*n)++]);
 	finish(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return (lx_conn_error(c, rc, "list subscriptions", err));
