@@ -50,6 +50,8 @@ static const char sql_sub_advance[] =
 static const char sql_default_code[] =
     "SELECT code FROM plans WHERE is_default = 1";
 static const char sql_plan_set[] = "UPDATE tenants SET plan = ?2 WHERE id = ?1";
+static const char sql_tenant_status[] =
+    "SELECT status FROM tenants WHERE id = ?1";
 /* Open invoices of the subscription past their due date (as text). */
 static const char sql_overdue[] =
     "SELECT count(*) FROM invoices WHERE subscription_id = ?1 "
@@ -148,8 +150,14 @@ renew_one(struct lx_conn *c, const char *id, int64_t now, int *closed,
 		                == -1)))
 			goto fail;
 	}
-	/* The next period, on the subscription's plan now. */
-	ended = s.cancel_at_period_end;
+	/* The next period, on the subscription's plan now; none for a
+	 * subscription canceled at its period's end or a deleted tenant's
+	 * (the period it was deleted in is billed, nothing after it). */
+	if (one_text(c, sql_tenant_status, s.tenant_id, inv_status,
+	        sizeof(inv_status), err)
+	    == -1)
+		goto fail;
+	ended = s.cancel_at_period_end || strcmp(inv_status, "deleted") == 0;
 	if (billing_store_plan_by_id(c, s.plan_id, &p, err) == -1)
 		goto fail;
 	next = billing_period_add(end, p.interval);

@@ -499,6 +499,21 @@ class Billing(unittest.TestCase):
         finally:
             rec.close()
 
+    def test_deleted_tenant_is_billed_once_then_ends(self):
+        _, h, _ = self.user()
+        tid = self.tenant(h)
+        s = self.subscribe(h, tid, "starter")
+        self.assertEqual(self.req(h, "DELETE", "/tenants/" + tid).status, 204)
+        end = ms_of(s["current_period_end"])
+        self.renew(end + 1000)
+        self.renew(ms_of(s["current_period_end"]) + 40 * DAY)
+        r = self.lx.post("/admin/tenants/%s/restore" % tid, headers=self.admin)
+        self.assertEqual(r.status, 200, r.body)
+        s2 = self.req(h, "GET", "/subscriptions/" + s["id"], tenant=tid).json()
+        self.assertEqual((s2["status"], s2["canceled_at"]), ("canceled", s["current_period_end"]))
+        self.assertEqual([i["total"] for i in self.invoices(h, tid)], [1000])
+        self.assertEqual(self.req(h, "GET", "/tenants/" + tid).json()["plan"], "free")
+
     def test_plan_below_usage_is_refused(self):
         _, h, _ = self.user()
         tid = self.tenant(h)
@@ -566,6 +581,7 @@ class Renewal(Billing):
     test_plan_below_usage_is_refused = None
     test_gauge_quotas = test_api_requests_exact_under_concurrency = None
     test_events_reach_the_tenants_endpoint = None
+    test_deleted_tenant_is_billed_once_then_ends = None
 
 
 if __name__ == "__main__":
