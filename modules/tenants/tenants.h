@@ -113,6 +113,9 @@ int tenants_store_list_mine(struct lx_conn *c, const char *after, int limit,
  * 409 "slug_taken". */
 int tenants_store_insert(
     struct lx_conn *c, const struct tenant *t, struct lx_err *err);
+/* The code of the instance's default plan into out (len bytes). */
+int tenants_store_default_plan(
+    struct lx_conn *c, char *out, size_t len, struct lx_err *err);
 /* Reads the context's tenant; 404 if not visible or deleted. */
 int tenants_store_get(
     struct lx_conn *c, const char *id, struct tenant *out, struct lx_err *err);

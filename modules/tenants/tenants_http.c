@@ -194,7 +194,7 @@ h_create(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 {
 	struct lx_db_ctx ctx;
 	struct tenant t;
-	const char *slug, *plan;
+	const char *slug;
 	char detail[160];
 
 	memset(&t, 0, sizeof(t));
@@ -208,13 +208,15 @@ h_create(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 		tenants_slug_from_name(t.name, t.slug);
 	auth_uuid(t.id);
 	snprintf(t.owner_id, sizeof(t.owner_id), "%s", req->ident.user_id);
-	plan = lx_server_conf(req->srv, "tenants.default_plan");
-	snprintf(t.plan, sizeof(t.plan), "%s", plan != NULL ? plan : "free");
 	snprintf(t.status, sizeof(t.status), "active");
 	snprintf(t.role, sizeof(t.role), "owner");
 	t.created_at = t.updated_at = lx_now_ms();
 	if (lx_conn_begin(req->db, err) == -1)
 		return (tenants_http_fail(req, resp, err));
+	/* Every new tenant starts on the instance's default plan. */
+	if (tenants_store_default_plan(req->db, t.plan, sizeof(t.plan), err)
+	    == -1)
+		return (tenants_http_fail_tx(req, resp, err));
 	if (tenants_store_insert(req->db, &t, err) == -1)
 		return (tenants_http_fail_tx(req, resp, err));
 	/* The creator becomes its owner: act in the new tenant from here. */

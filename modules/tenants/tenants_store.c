@@ -695,3 +695,26 @@ tenants_store_purge(struct lx_conn *c, const char *id, int64_t now, int *purged,
 	*purged = sqlite3_changes(lx_conn_sqlite(c)) > 0;
 	return (0);
 }
+
+/* plans is an instance table (migration 004), readable under any
+ * context; with no default plan row the tenant is on "free". */
+static const char sql_default_plan[] =
+    "SELECT code FROM plans WHERE is_default = 1";
+
+int
+tenants_store_default_plan(
+    struct lx_conn *c, char *out, size_t len, struct lx_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	snprintf(out, len, "free");
+	if ((st = lx_conn_stmt(c, sql_default_plan, err)) == NULL)
+		return (-1);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		col_copy(st, 0, out, len);
+	finish(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return (lx_conn_error(c, rc, "default plan", err));
+	return (0);
+}

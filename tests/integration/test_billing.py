@@ -168,6 +168,10 @@ class Billing(unittest.TestCase):
         # The default moves, and the default cannot be archived.
         r = self.req(a, "PATCH", "/admin/plans/team", {"default": True})
         self.assertTrue(r.json()["default"])
+        # New tenants start on the default plan.
+        _, hn, _ = self.user()
+        r = self.req(hn, "POST", "/tenants", {"name": "On Team"})
+        self.assertEqual(r.json()["plan"], "team")
         self.assertFalse([p for p in self.lx.get("/plans").json()["plans"]
                           if p["code"] == "free"][0]["default"])
         assert_problem(self, self.req(a, "POST", "/admin/plans/team/archive"), 409,
