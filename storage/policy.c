@@ -887,6 +887,12 @@ lx_conn_clear_context(struct lx_conn *c)
 {
 	if (c->pol == NULL)
 		return;
+	/* A system section left open would leave the next request's
+	 * connection without its authorizer: close it, loudly. */
+	if (c->pol->system != 0) {
+		lx_log(LX_LOG_ERROR, "a system section was left open");
+		c->pol->system = 0;
+	}
 	state_reset(c->pol);
 	if (c->pol->auth_on) {
 		sqlite3_set_authorizer(c->h, NULL, NULL);
