@@ -690,6 +690,20 @@ lx_db_stats(struct lx_db *db, struct lx_db_stats *out)
 }
 
 int
+lx_conn_step_int(struct lx_conn *c, sqlite3_stmt *st, const char *what,
+    int64_t *out, struct lx_err *err)
+{
+	int rc = sqlite3_step(st);
+
+	*out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return (lx_conn_error(c, rc, what, err));
+	return (0);
+}
+
+int
 lx_conn_step_done(
     struct lx_conn *c, sqlite3_stmt *st, const char *what, struct lx_err *err)
 {

@@ -77,6 +77,11 @@ int lx_conn_in_tx(struct lx_conn *c);
  * lx_conn_error (what names the step). */
 int lx_conn_step_done(
     struct lx_conn *c, sqlite3_stmt *st, const char *what, struct lx_err *err);
+/* Steps a cached statement whose first row's first column is an integer
+ * (a count), into *out (0 when there is no row), then resets it and clears
+ * its bindings; on failure fills err through lx_conn_error. */
+int lx_conn_step_int(struct lx_conn *c, sqlite3_stmt *st, const char *what,
+    int64_t *out, struct lx_err *err);
 /* Runs sql (no results wanted), filling err with the SQLite message. */
 int lx_conn_exec(struct lx_conn *c, const char *sql, struct lx_err *err);
 /* Sets err from the connection's last SQLite error: status 503 for

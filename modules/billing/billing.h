@@ -178,9 +178,6 @@ int billing_store_plan_update(
 /* The default plan. */
 int billing_store_plan_default(
     struct lx_conn *c, struct billing_plan *out, struct lx_err *err);
-/* The number of live subscriptions on plan id. */
-int billing_store_plan_subscribers(
-    struct lx_conn *c, const char *plan_id, int64_t *n, struct lx_err *err);
 
 /* The plan a tenant is on (its live subscription's, else tenants.plan),
  * read as system code; 404 if the tenant is unknown. */

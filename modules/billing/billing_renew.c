@@ -286,25 +286,16 @@ static int
 renew_schedule(struct lx_conn *c, int64_t now, struct lx_err *err)
 {
 	sqlite3_stmt *st;
-	int64_t at = now + RENEW_EVERY_MS, due = 0;
-	int rc, queued = 0;
+	int64_t at = now + RENEW_EVERY_MS, due = 0, queued = 0;
 
-	if ((st = lx_conn_stmt(c, sql_renew_queued, err)) == NULL)
+	if ((st = lx_conn_stmt(c, sql_renew_queued, err)) == NULL
+	    || lx_conn_step_int(c, st, "renewal schedule", &queued, err) == -1)
 		return (-1);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		queued = sqlite3_column_int(st, 0);
-	finish(st);
-	if (rc != SQLITE_ROW)
-		return (lx_conn_error(c, rc, "renewal schedule", err));
 	if (queued > 0)
 		return (0);
-	if ((st = lx_conn_stmt(c, sql_next_due, err)) == NULL)
+	if ((st = lx_conn_stmt(c, sql_next_due, err)) == NULL
+	    || lx_conn_step_int(c, st, "renewal schedule", &due, err) == -1)
 		return (-1);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		due = sqlite3_column_int64(st, 0);
-	finish(st);
-	if (rc != SQLITE_ROW)
-		return (lx_conn_error(c, rc, "renewal schedule", err));
 	if (due > 0 && due < at)
 		at = due > now ? due : now;
 	return (lx_jobs_enqueue(c, RENEW_JOB, "{}", at, 3, NULL, err));

@@ -308,34 +308,6 @@ billing_store_plan_update(
 	return (limits_write(c, p, err));
 }
 
-static const char sql_plan_subs[] =
-    "SELECT count(*) FROM subscriptions WHERE plan_id = ?1 "
-    "AND status != 'canceled'";
-
-/* System code: counts across tenants. */
-int
-billing_store_plan_subscribers(
-    struct lx_conn *c, const char *plan_id, int64_t *n, struct lx_err *err)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	*n = 0;
-	lx_conn_system_begin(c);
-	if ((st = lx_conn_stmt(c, sql_plan_subs, err)) == NULL) {
-		lx_conn_system_end(c);
-		return (-1);
-	}
-	sqlite3_bind_text(st, 1, plan_id, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*n = sqlite3_column_int64(st, 0);
-	finish(st);
-	lx_conn_system_end(c);
-	if (rc != SQLITE_ROW)
-		return (lx_conn_error(c, rc, "count subscribers", err));
-	return (0);
-}
-
 /* --- a tenant's plan and usage (system code) --- */
 
 static const char sql_tenant_plan[] =

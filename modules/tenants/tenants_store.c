@@ -258,16 +258,13 @@ int
 tenants_store_owner_count(struct lx_conn *c, int *n, struct lx_err *err)
 {
 	sqlite3_stmt *st;
-	int rc;
+	int64_t v;
 
 	*n = 0;
-	if ((st = lx_conn_stmt(c, sql_owners, err)) == NULL)
+	if ((st = lx_conn_stmt(c, sql_owners, err)) == NULL
+	    || lx_conn_step_int(c, st, "count owners", &v, err) == -1)
 		return (-1);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*n = sqlite3_column_int(st, 0);
-	finish(st);
-	if (rc != SQLITE_ROW)
-		return (lx_conn_error(c, rc, "count owners", err));
+	*n = (int)v;
 	return (0);
 }
 
@@ -358,16 +355,13 @@ int
 tenants_store_member_count(struct lx_conn *c, int *n, struct lx_err *err)
 {
 	sqlite3_stmt *st;
-	int rc;
+	int64_t v;
 
 	*n = 0;
-	if ((st = lx_conn_stmt(c, sql_member_count, err)) == NULL)
+	if ((st = lx_conn_stmt(c, sql_member_count, err)) == NULL
+	    || lx_conn_step_int(c, st, "count members", &v, err) == -1)
 		return (-1);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*n = sqlite3_column_int(st, 0);
-	finish(st);
-	if (rc != SQLITE_ROW)
-		return (lx_conn_error(c, rc, "count members", err));
+	*n = (int)v;
 	return (0);
 }
 

@@ -149,16 +149,13 @@ int
 webhooks_store_count(struct lx_conn *c, int *n, struct lx_err *err)
 {
 	sqlite3_stmt *st;
-	int rc;
+	int64_t v;
 
 	*n = 0;
-	if ((st = lx_conn_stmt(c, sql_count, err)) == NULL)
+	if ((st = lx_conn_stmt(c, sql_count, err)) == NULL
+	    || lx_conn_step_int(c, st, "webhook endpoints", &v, err) == -1)
 		return (-1);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*n = sqlite3_column_int(st, 0);
-	finish(st);
-	if (rc != SQLITE_ROW)
-		return (lx_conn_error(c, rc, "webhook endpoints", err));
+	*n = (int)v;
 	return (0);
 }
 
