@@ -1,0 +1,98 @@
+/*
+ * Edge functions: the sandboxed Lua 5.4 runtime (issue #6). A function's
+ * source is a Lua chunk that returns its handler:
+ *
+ *	return function(req) return { status = 200, json = { ok = true } } end
+ *
+ * One edge_state (one lua_State) per worker thread; chunks are compiled
+ * once per state (text only, cached by content) and every call runs in a
+ * fresh environment with a memory cap, an instruction budget and a
+ * wall-clock deadline. No HTTP and no database here: see edge_runtime.c.
+ *
+ * Thread use: a state and the chunks it returned belong to one thread at a
+ * time; different states may be used concurrently by different threads.
+ *
+ * Known gap: limits are checked between VM instructions (and in the
+ * allocator), so one pathological Lua pattern in string.find/match/gsub/
+ * gmatch runs in C until it ends; a step-limited matcher is still to do.
+ */
+#ifndef EDGE_H
+#define EDGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lx.h"
+
+#define EDGE_MEM_DEFAULT ((size_t)16 << 20) /* 16 MiB per call */
+#define EDGE_INSTRUCTIONS_DEFAULT ((int64_t)10000000)
+#define EDGE_WALL_MS_DEFAULT ((int64_t)1000)
+
+/* Per-call limits. Exceeding one ends that call with 422
+ * "function_limit_exceeded" and the detail "limit <name>: ...". */
+struct edge_limits {
+	size_t mem_bytes; /* bytes a call may grow the Lua heap by */
+	int64_t instructions; /* Lua VM instructions per call */
+	int64_t wall_ms; /* wall-clock milliseconds per call */
+};
+
+struct edge_state; /* a sandboxed lua_State and its chunk cache */
+struct edge_chunk; /* a compiled chunk, owned by its state */
+
+/* What a handler returned. Embedded; release with edge_result_cleanup(). */
+struct edge_result {
+	int status; /* HTTP status, 100..599; 200 when the handler gave none */
+	char *headers_json; /* JSON object of the other headers ("{}") */
+	char *body; /* body bytes, NUL-terminated; "" when none */
+	size_t body_len; /* bytes in body, without the NUL */
+	char *content_type; /* Content-Type: the handler's, else by kind */
+};
+
+/* Fills lim with the defaults above. */
+void edge_limits_default(struct edge_limits *lim);
+
+/* Creates a state with only the safe libraries opened: base (without
+ * print, dofile, loadfile, require, warn; load refuses bytecode;
+ * collectgarbage only answers "count"; setmetatable refuses __gc; rawset
+ * refuses the shared library tables), string (without dump), table, math
+ * (without randomseed), utf8, coroutine, and os as {time, date, clock}.
+ * Library tables are read-only and the string metatable is hidden. lim
+ * may be NULL for the defaults. Free with edge_state_free(). Aborts on
+ * allocation failure. The state belongs to the calling thread. */
+struct edge_state *edge_state_create(const struct edge_limits *lim);
+
+/* Frees s and every chunk compiled in it. Accepts NULL. */
+void edge_state_free(struct edge_state *s);
+
+/* Compiles source (len bytes, text only: a binary chunk is refused) under
+ * the name used in error messages. A source already compiled in s under
+ * the same name is not compiled again. On success returns 0 and sets *out
+ * (owned by s; valid until the next edge_compile on s or edge_state_free);
+ * on failure returns -1 and fills err: 400 "syntax_error" ("line N: ..."),
+ * 422 "function_limit_exceeded" (limit memory) for a source too large. */
+int edge_compile(struct edge_state *s, const char *name, const char *source,
+    size_t len, struct edge_chunk **out, struct lx_err *err);
+
+/* Runs chunk (from edge_compile on s) in a fresh environment, calls the
+ * handler it returns with the request table built from req_json (a JSON
+ * object; NULL gives an empty table; null members become nil) and fills
+ * *out (release with edge_result_cleanup(), also after a failure). On
+ * failure returns -1 and fills err: 400 "invalid_request" (req_json),
+ * 422 "function_error" (the script's error message, no traceback),
+ * 422 "function_limit_exceeded" (detail "limit memory|instructions|
+ * wall_clock|stack: ..."), 500 "invalid_response" (what the handler
+ * returned cannot be a response). s stays usable after any failure. */
+int edge_call(struct edge_state *s, struct edge_chunk *chunk,
+    const char *req_json, struct edge_result *out, struct lx_err *err);
+
+/* Frees the fields of r and zeroes it. Accepts a zeroed r. */
+void edge_result_cleanup(struct edge_result *r);
+
+/* The limit that ended the last edge_call on s ("memory", "instructions",
+ * "wall_clock", "stack"), or NULL if none did. Static string. */
+const char *edge_state_last_limit(const struct edge_state *s);
+
+/* Bytes the Lua heap of s holds now (for metrics and tests). */
+size_t edge_state_memory(const struct edge_state *s);
+
+#endif
