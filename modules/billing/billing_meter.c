@@ -87,82 +87,100 @@ meter_write(struct lx_conn *c, const char *tenant, const char *period,
 	    c, tenant, "api_requests", period, count, err));
 }
 
+static struct meter *
+find(unsigned h, const char *tenant)
+{
+	struct meter *m;
+
+	for (m = buckets[h]; m != NULL; m = m->next)
+		if (strcmp(m->tenant, tenant) == 0)
+			break;
+	return (m);
+}
+
+/*
+ * Under the stripe's lock: puts what meter_read found into the table. A
+ * new period replaces the counter; the old period's count, if some of it
+ * was never written, is handed back in old for the caller to write.
+ */
+static struct meter *
+merge(unsigned h, const char *tenant, const struct meter *fresh, int64_t now,
+    struct meter *old)
+{
+	struct meter *m = find(h, tenant), *next;
+
+	old->count = old->flushed = 0;
+	if (m == NULL) {
+		m = lx_malloc(sizeof(*m));
+		*m = *fresh;
+		m->next = buckets[h];
+		buckets[h] = m;
+	} else if (strcmp(m->period, fresh->period) != 0) {
+		*old = *m;
+		next = m->next;
+		*m = *fresh;
+		m->next = next;
+	} else {
+		m->quota = fresh->quota;
+		m->period_end = fresh->period_end;
+		m->checked_at = now;
+		return (m);
+	}
+	snprintf(m->tenant, sizeof(m->tenant), "%s", tenant);
+	m->flushed_at = now;
+	return (m);
+}
+
 static int
 meter(struct lx_conn *c, const char *tenant, struct lx_err *err)
 {
 	unsigned h = hash(tenant) & (BUCKETS - 1);
 	pthread_mutex_t *mu = &stripes[h % STRIPES];
-	struct meter *m, fresh;
+	struct meter *m, fresh, old;
 	char period[24];
-	int64_t now = lx_now_ms(), count = 0;
-	int stale, ok = 1, flush = 0;
+	int64_t now = lx_now_ms(), count = 0, quota = -1;
+	int ok = 1, flush = 0;
 
+	memset(&old, 0, sizeof(old));
 	pthread_mutex_lock(mu);
-	for (m = buckets[h]; m != NULL; m = m->next)
-		if (strcmp(m->tenant, tenant) == 0)
-			break;
-	stale = m == NULL || now >= m->period_end
-	    || now - m->checked_at >= REFRESH_MS;
-	pthread_mutex_unlock(mu);
-	if (stale) {
-		/* Read outside the lock, then merge: the database is not
-		 * read under a lock other requests wait on. */
+	m = find(h, tenant);
+	if (m == NULL || now >= m->period_end
+	    || now - m->checked_at >= REFRESH_MS) {
+		/* Re-read outside the lock: no request waits on the
+		 * database under it. */
+		pthread_mutex_unlock(mu);
 		memset(&fresh, 0, sizeof(fresh));
 		if (meter_read(c, tenant, now, &fresh, err) == -1)
 			return (-1);
 		pthread_mutex_lock(mu);
-		for (m = buckets[h]; m != NULL; m = m->next)
-			if (strcmp(m->tenant, tenant) == 0)
-				break;
-		if (m == NULL) {
-			m = lx_malloc(sizeof(*m));
-			*m = fresh;
-			snprintf(m->tenant, sizeof(m->tenant), "%s", tenant);
-			m->flushed_at = now;
-			m->next = buckets[h];
-			buckets[h] = m;
-		} else if (strcmp(m->period, fresh.period) != 0) {
-			/* A new period: its own counter. */
-			fresh.next = m->next;
-			snprintf(
-			    fresh.tenant, sizeof(fresh.tenant), "%s", tenant);
-			fresh.flushed_at = now;
-			*m = fresh;
-		} else {
-			m->quota = fresh.quota;
-			m->period_end = fresh.period_end;
-			m->checked_at = now;
-		}
-		pthread_mutex_unlock(mu);
+		m = merge(h, tenant, &fresh, now, &old);
 	}
-	pthread_mutex_lock(mu);
-	for (m = buckets[h]; m != NULL; m = m->next)
-		if (strcmp(m->tenant, tenant) == 0)
-			break;
-	if (m != NULL) {
-		if (m->quota >= 0 && m->count >= m->quota)
-			ok = 0;
-		else
-			m->count++;
-		if (m->count != m->flushed && now - m->flushed_at >= FLUSH_MS) {
-			flush = 1;
-			count = m->count;
-			m->flushed = count;
-			m->flushed_at = now;
-			snprintf(period, sizeof(period), "%s", m->period);
-		}
+	if (m->quota >= 0 && m->count >= m->quota) {
+		ok = 0;
+		quota = m->quota;
+	} else
+		m->count++;
+	if (m->count != m->flushed && now - m->flushed_at >= FLUSH_MS) {
+		flush = 1;
+		count = m->flushed = m->count;
+		m->flushed_at = now;
+		snprintf(period, sizeof(period), "%s", m->period);
 	}
-	if (!ok)
-		lx_err_set(err, 403, "quota_exceeded",
-		    "the plan's %lld API requests for this period are used "
-		    "(limit api_requests); upgrade the plan or wait for the "
-		    "next period",
-		    (long long)m->quota);
 	pthread_mutex_unlock(mu);
+	if (old.count != old.flushed
+	    && meter_write(c, tenant, old.period, old.count, err) == -1)
+		lx_log(LX_LOG_WARN, "usage of tenant %s not written: %s",
+		    tenant, err->detail);
 	if (flush && meter_write(c, tenant, period, count, err) == -1)
 		lx_log(LX_LOG_WARN, "usage of tenant %s not written: %s",
 		    tenant, err->detail);
-	return (ok ? 0 : -1);
+	if (!ok)
+		return (lx_err_set(err, 403, "quota_exceeded",
+		    "the plan's %lld API requests for this period are used "
+		    "(limit api_requests); upgrade the plan or wait for the "
+		    "next period",
+		    (long long)quota));
+	return (0);
 }
 
 void
@@ -173,9 +191,8 @@ billing_meter_forget(const char *tenant)
 	struct meter *m;
 
 	pthread_mutex_lock(mu);
-	for (m = buckets[h]; m != NULL; m = m->next)
-		if (strcmp(m->tenant, tenant) == 0)
-			m->checked_at = 0;
+	if ((m = find(h, tenant)) != NULL)
+		m->checked_at = 0;
 	pthread_mutex_unlock(mu);
 }
 
@@ -188,9 +205,8 @@ billing_meter_count(const char *tenant)
 	int64_t n = -1;
 
 	pthread_mutex_lock(mu);
-	for (m = buckets[h]; m != NULL; m = m->next)
-		if (strcmp(m->tenant, tenant) == 0)
-			n = m->count;
+	if ((m = find(h, tenant)) != NULL)
+		n = m->count;
 	pthread_mutex_unlock(mu);
 	return (n);
 }
@@ -200,7 +216,7 @@ static int
 quota(struct lx_conn *c, const char *tenant, const char *metric, int64_t *limit,
     int64_t *used, struct lx_err *err)
 {
-	int64_t u[BILLING_NMETRICS], start, end;
+	int64_t u[BILLING_NMETRICS], start, end, live;
 	struct billing_plan p;
 	char period[24];
 	int i;
@@ -219,8 +235,8 @@ quota(struct lx_conn *c, const char *tenant, const char *metric, int64_t *limit,
 	if (billing_store_usage(c, tenant, period, u, err) == -1)
 		return (-1);
 	*used = u[i];
-	if (i == API_REQUESTS && billing_meter_count(tenant) > *used)
-		*used = billing_meter_count(tenant);
+	if (i == API_REQUESTS && (live = billing_meter_count(tenant)) > *used)
+		*used = live;
 	if (p.limits[i].set)
 		*limit = p.limits[i].quota;
 	return (0);

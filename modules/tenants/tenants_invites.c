@@ -69,19 +69,29 @@ member_limit_set(const struct lx_server *srv)
 	    || lx_server_conf(srv, "tenants.member_limit") != NULL);
 }
 
-int
-tenants_member_limit(const struct lx_server *srv, struct lx_conn *c,
-    const char *tenant_id, int64_t *limit, struct lx_err *err)
+/* The member limit and, when the plan's quota function answered, the
+ * member count it read (*used, else -1: the caller counts). */
+static int
+member_limit(const struct lx_server *srv, struct lx_conn *c,
+    const char *tenant_id, int64_t *limit, int64_t *used, struct lx_err *err)
 {
-	int64_t used;
-
+	*used = -1;
 	if (member_limit_set(srv)) {
 		*limit = tenants_conf_int(srv, "tenants.member_limit",
 		    MEMBER_LIMIT_DEFAULT, 1, 1000000);
 		return (0);
 	}
 	return (
-	    lx_server_quota(srv, c, tenant_id, "members", limit, &used, err));
+	    lx_server_quota(srv, c, tenant_id, "members", limit, used, err));
+}
+
+int
+tenants_member_limit(const struct lx_server *srv, struct lx_conn *c,
+    const char *tenant_id, int64_t *limit, struct lx_err *err)
+{
+	int64_t used;
+
+	return (member_limit(srv, c, tenant_id, limit, &used, err));
 }
 
 int
@@ -105,13 +115,17 @@ int
 tenants_member_room(const struct lx_server *srv, struct lx_conn *c,
     const char *tenant_id, struct lx_err *err)
 {
-	int64_t limit;
+	int64_t limit, used;
 	int n;
 
-	if (tenants_member_limit(srv, c, tenant_id, &limit, err) == -1
-	    || tenants_store_member_count(c, &n, err) == -1)
+	if (member_limit(srv, c, tenant_id, &limit, &used, err) == -1)
 		return (-1);
-	if (limit >= 0 && n >= limit)
+	if (used < 0) {
+		if (tenants_store_member_count(c, &n, err) == -1)
+			return (-1);
+		used = n;
+	}
+	if (limit >= 0 && used >= limit)
 		return (lx_err_set(err, 403, "quota_exceeded",
 		    "the tenant has reached its limit of %lld members (limit "
 		    "members); upgrade the plan or remove some first",
