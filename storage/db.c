@@ -704,6 +704,18 @@ lx_conn_step_int(struct lx_conn *c, sqlite3_stmt *st, const char *what,
 }
 
 int
+lx_conn_step_one(struct lx_conn *c, sqlite3_stmt *st, const char *what,
+    const char *code, const char *detail, struct lx_err *err)
+{
+	(void)lx_conn_policy_changes(c);
+	if (lx_conn_step_done(c, st, what, err) == -1)
+		return (-1);
+	if (lx_conn_policy_changes(c) != 1)
+		return (lx_err_set(err, 404, code, "%s", detail));
+	return (0);
+}
+
+int
 lx_conn_step_done(
     struct lx_conn *c, sqlite3_stmt *st, const char *what, struct lx_err *err)
 {

@@ -82,6 +82,11 @@ int lx_conn_step_done(
  * its bindings; on failure fills err through lx_conn_error. */
 int lx_conn_step_int(struct lx_conn *c, sqlite3_stmt *st, const char *what,
     int64_t *out, struct lx_err *err);
+/* Steps a write through a policy view (INSERT, UPDATE, DELETE of one row)
+ * like lx_conn_step_done; 404 with code and detail unless exactly one row
+ * passed the view's policy (lx_conn_policy_changes). */
+int lx_conn_step_one(struct lx_conn *c, sqlite3_stmt *st, const char *what,
+    const char *code, const char *detail, struct lx_err *err);
 /* Runs sql (no results wanted), filling err with the SQLite message. */
 int lx_conn_exec(struct lx_conn *c, const char *sql, struct lx_err *err);
 /* Sets err from the connection's last SQLite error: status 503 for

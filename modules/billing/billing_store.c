@@ -594,7 +594,6 @@ billing_store_sub_update(
 
 	if ((st = lx_conn_stmt(c, sql_sub_upd, err)) == NULL)
 		return (-1);
-	(void)lx_conn_policy_changes(c);
 	sqlite3_bind_text(st, 1, s->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, s->plan_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, s->period_plan_id, -1, SQLITE_STATIC);
@@ -607,12 +606,8 @@ billing_store_sub_update(
 	sqlite3_bind_text(st, 10, s->provider, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 11, s->provider_ref, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 12, s->updated_at);
-	if (lx_conn_step_done(c, st, "update subscription", err) == -1)
-		return (-1);
-	if (lx_conn_policy_changes(c) != 1)
-		return (lx_err_set(err, 404, "subscription_not_found",
-		    "no such subscription"));
-	return (0);
+	return (lx_conn_step_one(c, st, "update subscription",
+	    "subscription_not_found", "no such subscription", err));
 }
 
 static const char sql_item_add[] =

@@ -457,15 +457,11 @@ tenants_key_revoke(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 		return (tenants_http_fail_tx(req, resp, err));
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, lx_now_ms());
-	(void)lx_conn_policy_changes(req->db);
-	if (lx_conn_step_done(req->db, st, "service key revoke", err) == -1)
-		return (tenants_http_fail_tx(req, resp, err));
-	if (lx_conn_policy_changes(req->db) != 1) {
-		lx_err_set(err, 404, "key_not_found",
-		    "no live service key with this id in the tenant");
-		return (tenants_http_fail_tx(req, resp, err));
-	}
-	if (tenants_http_audit(req, "service_key.revoke", id, NULL, err) == -1
+	if (lx_conn_step_one(req->db, st, "service key revoke", "key_not_found",
+	        "no live service key with this id in the tenant", err)
+	        == -1
+	    || tenants_http_audit(req, "service_key.revoke", id, NULL, err)
+	        == -1
 	    || lx_conn_commit(req->db, err) == -1)
 		return (tenants_http_fail_tx(req, resp, err));
 	resp->status = 204;

@@ -313,13 +313,8 @@ static int
 one_row(
     struct lx_conn *c, sqlite3_stmt *st, const char *what, struct lx_err *err)
 {
-	(void)lx_conn_policy_changes(c);
-	if (lx_conn_step_done(c, st, what, err) == -1)
-		return (-1);
-	if (lx_conn_policy_changes(c) != 1)
-		return (lx_err_set(err, 404, "member_not_found",
-		    "this user is not a member of the tenant"));
-	return (0);
+	return (lx_conn_step_one(c, st, what, "member_not_found",
+	    "this user is not a member of the tenant", err));
 }
 
 int
@@ -473,15 +468,10 @@ invite_write(struct lx_conn *c, const char *sql, const char *id, int64_t now,
 
 	if ((st = lx_conn_stmt(c, sql, err)) == NULL)
 		return (-1);
-	(void)lx_conn_policy_changes(c);
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
-	if (lx_conn_step_done(c, st, what, err) == -1)
-		return (-1);
-	if (lx_conn_policy_changes(c) != 1)
-		return (lx_err_set(
-		    err, 404, "invitation_not_found", "no such invitation"));
-	return (0);
+	return (lx_conn_step_one(
+	    c, st, what, "invitation_not_found", "no such invitation", err));
 }
 
 int
@@ -655,16 +645,12 @@ tenants_store_restore(
 
 	if ((st = lx_conn_stmt(c, sql_restore, err)) == NULL)
 		return (-1);
-	(void)lx_conn_policy_changes(c);
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
-	if (lx_conn_step_done(c, st, "restore tenant", err) == -1)
-		return (-1);
-	if (lx_conn_policy_changes(c) != 1)
-		return (lx_err_set(err, 404, "not_found",
-		    "no deleted tenant with this id (restored, purged or "
-		    "never deleted)"));
-	return (0);
+	return (lx_conn_step_one(c, st, "restore tenant", "not_found",
+	    "no deleted tenant with this id (restored, purged or never "
+	    "deleted)",
+	    err));
 }
 
 /* System code (no context): the foreign keys cascade to memberships,

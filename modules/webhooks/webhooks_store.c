@@ -182,13 +182,8 @@ static int
 one_row(
     struct lx_conn *c, sqlite3_stmt *st, const char *what, struct lx_err *err)
 {
-	(void)lx_conn_policy_changes(c);
-	if (lx_conn_step_done(c, st, what, err) == -1)
-		return (-1);
-	if (lx_conn_policy_changes(c) != 1)
-		return (lx_err_set(err, 404, "endpoint_not_found",
-		    "no webhook endpoint with this id in the tenant"));
-	return (0);
+	return (lx_conn_step_one(c, st, what, "endpoint_not_found",
+	    "no webhook endpoint with this id in the tenant", err));
 }
 
 int
