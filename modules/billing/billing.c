@@ -24,14 +24,6 @@ billing_metric_index(const char *metric)
 	return (-1);
 }
 
-int
-billing_metric_is_counter(const char *metric)
-{
-	return (metric != NULL
-	    && (strcmp(metric, "api_requests") == 0
-	        || strcmp(metric, "function_invocations") == 0));
-}
-
 static int
 days_in_month(int year, int mon) /* mon 0..11 */
 {

@@ -35,9 +35,6 @@
 
 /* The metrics a plan limits, in display order. */
 extern const char *const billing_metrics[BILLING_NMETRICS];
-/* 1 if metric is a monthly counter (api_requests, function_invocations),
- * 0 if a live gauge (members, service_keys, plugins, functions). */
-int billing_metric_is_counter(const char *metric);
 /* The index of metric in billing_metrics, or -1. */
 int billing_metric_index(const char *metric);
 
@@ -215,9 +212,6 @@ int billing_store_sub_get(struct lx_conn *c, const char *id,
 /* Subscription id whatever the context (system code: the renewal). */
 int billing_store_sub_read(struct lx_conn *c, const char *id,
     struct billing_subscription *out, struct lx_err *err);
-/* The live one; 404 "no_subscription" if none. */
-int billing_store_sub_live(
-    struct lx_conn *c, struct billing_subscription *out, struct lx_err *err);
 int billing_store_subs(struct lx_conn *c, const char *after, int limit,
     struct billing_subscription *out, int *n, struct lx_err *err);
 /* 409 "subscription_exists" when the tenant has a live one. */

@@ -480,9 +480,6 @@ sub_one(struct lx_conn *c, const char *sql, const char *key,
 static const char sql_sub_get[] =
     "SELECT " BILLING_SUB_COLS " FROM p_subscriptions "
     "WHERE tenant_id = current_tenant() AND id = ?1";
-static const char sql_sub_live[] =
-    "SELECT " BILLING_SUB_COLS " FROM p_subscriptions "
-    "WHERE tenant_id = current_tenant() AND status != 'canceled'";
 
 int
 billing_store_sub_get(struct lx_conn *c, const char *id,
@@ -490,14 +487,6 @@ billing_store_sub_get(struct lx_conn *c, const char *id,
 {
 	return (sub_one(c, sql_sub_get, id, out, "subscription_not_found",
 	    "no such subscription", err));
-}
-
-int
-billing_store_sub_live(
-    struct lx_conn *c, struct billing_subscription *out, struct lx_err *err)
-{
-	return (sub_one(c, sql_sub_live, NULL, out, "no_subscription",
-	    "the tenant has no live subscription", err));
 }
 
 static const char sql_sub_sys[] =
