@@ -48,6 +48,75 @@ struct edge_result {
 	char *content_type; /* Content-Type: the handler's, else by kind */
 };
 
+/*
+ * What a call's script may do beyond computing: one bit per permission a
+ * plugin manifest declares (names as in edge_perm_name). User functions
+ * get EDGE_PERM_ALL for their own tenant; plugins get what they declared.
+ */
+enum edge_perm {
+	EDGE_PERM_DOCS_READ = 1u << 0, /* "docs.read": docs.get, docs.query */
+	EDGE_PERM_DOCS_WRITE = 1u << 1, /* "docs.write": docs.put, delete */
+	EDGE_PERM_SECRETS_READ = 1u << 2, /* "secrets.read": secrets.get */
+	EDGE_PERM_HTTP_FETCH = 1u << 3, /* "http.fetch" (allow-listed hosts) */
+	EDGE_PERM_JOBS_ENQUEUE = 1u << 4, /* "jobs.enqueue" */
+	EDGE_PERM_EVENTS_EMIT = 1u << 5, /* "events.emit": webhook events */
+};
+#define EDGE_PERM_ALL 0x3fu
+
+/* The name of one permission bit ("docs.read"), or NULL. */
+const char *edge_perm_name(unsigned bit);
+/* The bit of the permission named name, or 0 if there is none. */
+unsigned edge_perm_by_name(const char *name);
+
+/*
+ * The platform services a script reaches through its host API tables
+ * (secrets, docs, http, jobs, events), given by the caller of edge_call.
+ * Each op runs on the calling thread, inside the call; JSON travels as
+ * text. An op that fails returns -1 with err, which the binding raises as
+ * a catchable Lua error "<area>.<op>: <code>: <detail>". Strings passed in
+ * are NUL-terminated; strings returned are lx_malloc'd (caller frees).
+ */
+struct edge_host_ops {
+	/* *val (len bytes) = the secret's value, NULL when not set. */
+	int (*secret_get)(void *ud, const char *name, char **val, size_t *len,
+	    struct lx_err *err);
+	/* *json = the document (JSON text), NULL when absent. */
+	int (*doc_get)(void *ud, const char *coll, const char *key, char **json,
+	    struct lx_err *err);
+	/* Creates or replaces the document (JSON text, len bytes). */
+	int (*doc_put)(void *ud, const char *coll, const char *key,
+	    const char *json, size_t len, struct lx_err *err);
+	/* *deleted = 1 if a document was removed. */
+	int (*doc_delete)(void *ud, const char *coll, const char *key,
+	    int *deleted, struct lx_err *err);
+	/* *json = [{"key":..,"value":..,"updated_at":..}] of keys starting
+	 * with prefix ("" all) and greater than after ("" none), in key
+	 * order, at most limit. */
+	int (*doc_query)(void *ud, const char *coll, const char *prefix,
+	    const char *after, int limit, char **json, struct lx_err *err);
+	/* req_json = {"url","method","headers":{},"body"}; *resp_json =
+	 * {"status","headers":{},"body"}; must end by deadline_ns
+	 * (lx_mono_ns clock), the call's wall-clock deadline. */
+	int (*http_fetch)(void *ud, const char *req_json, int64_t deadline_ns,
+	    char **resp_json, struct lx_err *err);
+	/* Enqueues a job of kind with payload (JSON); *job_id its id. */
+	int (*job_enqueue)(void *ud, const char *kind, const char *payload_json,
+	    char **job_id, struct lx_err *err);
+	/* Emits a platform event (webhooks) of type with data (JSON). */
+	int (*event_emit)(void *ud, const char *type, const char *data_json,
+	    struct lx_err *err);
+};
+
+/* What one call may reach; NULL host: json, crypto and log only. */
+struct edge_host {
+	const struct edge_host_ops *ops; /* NULL: no platform services */
+	void *ud; /* passed to each op */
+	unsigned perms; /* enum edge_perm bits the script may use */
+	struct lx_buf *log; /* log.* lines, one JSON object per line
+			     * {"level","msg"}; NULL: dropped */
+	size_t log_max; /* bytes of log kept; later lines are dropped */
+};
+
 /* Fills lim with the defaults above. */
 void edge_limits_default(struct edge_limits *lim);
 

@@ -25,43 +25,15 @@
 #include <lualib.h>
 
 #include "edge.h"
+#include "edge_int.h"
 
 #define HOOK_EVERY 1000 /* instructions between two runs of the hook */
-#define CHUNK_BUCKETS 64 /* hash buckets of the chunk cache */
 #define CHUNK_MAX 256 /* chunks cached per state before a flush */
 #define JSON_DEPTH_MAX 64 /* nesting of requests and responses */
 #define GC_AFTER_GROWTH ((size_t)64 << 10) /* full GC when a call left more */
 
-enum limit { LIM_NONE, LIM_MEMORY, LIM_INSTRUCTIONS, LIM_WALL, LIM_STACK };
-
-static const char *const limit_names[] = { NULL, "memory", "instructions",
+const char *const edge_limit_names[] = { NULL, "memory", "instructions",
 	"wall_clock", "stack" };
-
-struct edge_chunk {
-	struct edge_chunk *next; /* hash chain */
-	uint64_t hash; /* FNV-1a of name and source */
-	char *name; /* name given to edge_compile */
-	char *src; /* copy of the source, compared on a hit */
-	size_t len; /* bytes in src */
-	int ref; /* registry reference to the compiled function */
-};
-
-struct edge_state {
-	lua_State *L; /* the sandboxed state */
-	struct edge_limits lim; /* per-call limits */
-	size_t used; /* bytes the Lua allocator holds now */
-	size_t cap; /* growth beyond this is refused; SIZE_MAX when idle */
-	int mem_refused; /* the allocator refused growth during this call */
-	enum limit hit; /* instruction/wall limit that ended this call */
-	enum limit last; /* limit that ended the last call */
-	int64_t budget; /* instructions left in this call */
-	int64_t deadline_ns; /* lx_mono_ns() deadline of this call */
-	int every; /* hook interval in instructions */
-	int env_mt_ref; /* metatable of each fresh _ENV */
-	int idle_env_ref; /* empty table held as _ENV between calls */
-	struct edge_chunk *buckets[CHUNK_BUCKETS]; /* the chunk cache */
-	int nchunks; /* chunks in the cache */
-};
 
 /* State of one edge_call, shared with its protected function. */
 struct call_ctx {
@@ -103,8 +75,8 @@ edge_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	return (p);
 }
 
-static struct edge_state *
-state_of(lua_State *L)
+struct edge_state *
+edge_state_of(lua_State *L)
 {
 	return (*(struct edge_state **)lua_getextraspace(L));
 }
@@ -115,7 +87,7 @@ state_of(lua_State *L)
 static void
 hook(lua_State *L, lua_Debug *ar)
 {
-	struct edge_state *s = state_of(L);
+	struct edge_state *s = edge_state_of(L);
 
 	(void)ar;
 	if (s->hit == LIM_NONE) {
@@ -128,7 +100,7 @@ hook(lua_State *L, lua_Debug *ar)
 	if (s->hit != LIM_NONE) {
 		lua_sethook(L, hook, LUA_MASKCOUNT, 1);
 		luaL_error(
-		    L, "function_limit_exceeded: %s", limit_names[s->hit]);
+		    L, "function_limit_exceeded: %s", edge_limit_names[s->hit]);
 	}
 }
 
@@ -193,7 +165,7 @@ sb_load(lua_State *L)
 static int
 limit_hit(lua_State *L)
 {
-	return (state_of(L)->hit != LIM_NONE);
+	return (edge_state_of(L)->hit != LIM_NONE);
 }
 
 static int
@@ -288,19 +260,18 @@ sb_wrap(lua_State *L)
 	return (1);
 }
 
-/* Charges n units of work done inside a C library loop to the instruction
- * budget (table.move of nils loops without allocating and without running
- * VM instructions). */
-static void
-charge(lua_State *L, lua_Unsigned n)
+void
+edge_charge(lua_State *L, lua_Unsigned n)
 {
-	struct edge_state *s = state_of(L);
+	struct edge_state *s = edge_state_of(L);
 
 	if (s->hit == LIM_NONE && n >= (lua_Unsigned)s->budget)
 		s->hit = LIM_INSTRUCTIONS;
+	else if (s->hit == LIM_NONE && lx_mono_ns() >= s->deadline_ns)
+		s->hit = LIM_WALL;
 	if (s->hit != LIM_NONE)
 		luaL_error(
-		    L, "function_limit_exceeded: %s", limit_names[s->hit]);
+		    L, "function_limit_exceeded: %s", edge_limit_names[s->hit]);
 	s->budget -= (int64_t)n;
 }
 
@@ -337,7 +308,7 @@ sb_move(lua_State *L)
 	lua_Integer f = luaL_checkinteger(L, 2), e = luaL_checkinteger(L, 3);
 
 	if (e >= f)
-		charge(L, (lua_Unsigned)e - (lua_Unsigned)f + 1);
+		edge_charge(L, (lua_Unsigned)e - (lua_Unsigned)f + 1);
 	return (call_original(L));
 }
 
@@ -489,6 +460,31 @@ sandbox_open(lua_State *L)
 	return (0);
 }
 
+static const char *const perm_names[] = { "docs.read", "docs.write",
+	"secrets.read", "http.fetch", "jobs.enqueue", "events.emit" };
+
+const char *
+edge_perm_name(unsigned bit)
+{
+	size_t i;
+
+	for (i = 0; i < LX_NELEM(perm_names); i++)
+		if (bit == 1u << i)
+			return (perm_names[i]);
+	return (NULL);
+}
+
+unsigned
+edge_perm_by_name(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < LX_NELEM(perm_names); i++)
+		if (name != NULL && strcmp(name, perm_names[i]) == 0)
+			return (1u << i);
+	return (0);
+}
+
 void
 edge_limits_default(struct edge_limits *lim)
 {
@@ -563,7 +559,7 @@ edge_state_free(struct edge_state *s)
 const char *
 edge_state_last_limit(const struct edge_state *s)
 {
-	return (limit_names[s->last]);
+	return (edge_limit_names[s->last]);
 }
 
 size_t
