@@ -9,6 +9,30 @@
  * fresh environment with a memory cap, an instruction budget and a
  * wall-clock deadline. No HTTP and no database here: see edge_runtime.c.
  *
+ * Besides the safe Lua libraries a script sees these read-only tables
+ * (edge_lua.c); the last five reach the platform through the edge_host
+ * given to edge_call:
+ *
+ *	json.encode(v) -> text		json.decode(text) -> v	json.null
+ *	crypto.random(n)  crypto.sha256(s)  crypto.hmac_sha256(key, msg)
+ *	crypto.equal(a, b)  crypto.ed25519_verify(pk, msg, sig)
+ *	crypto.hex/unhex(s)  crypto.base64/unbase64(s [, "url"])  crypto.uuid()
+ *	log.debug/info/warn/error(...)
+ *	secrets.get(name) -> string|nil			(secrets.read)
+ *	docs.get(coll, key) -> value|nil			(docs.read)
+ *	docs.query(coll, {prefix=, after=, limit=}) -> {{key=, value=,
+ *	    updated_at=}, ...}				(docs.read)
+ *	docs.put(coll, key, table)  docs.delete(coll, key) -> bool (docs.write)
+ *	http.fetch(url, {method=, headers=, body=}) -> {status=, headers=,
+ *	    body=}					(http.fetch)
+ *	jobs.enqueue(kind, table) -> id			(jobs.enqueue)
+ *	events.emit(type, table)			(events.emit)
+ *
+ * Names (coll, key, secret, kind, type) are 1..128 of [A-Za-z0-9_.:-].
+ * Bad arguments, a missing op ("<area>.<op>: not available here") and an
+ * op's error ("<area>.<op>: <code>: <detail>") are catchable Lua errors;
+ * a missing permission or a quota error ends the whole call.
+ *
  * Thread use: a state and the chunks it returned belong to one thread at a
  * time; different states may be used concurrently by different threads.
  *
@@ -94,9 +118,10 @@ struct edge_host_ops {
 	 * order, at most limit. */
 	int (*doc_query)(void *ud, const char *coll, const char *prefix,
 	    const char *after, int limit, char **json, struct lx_err *err);
-	/* req_json = {"url","method","headers":{},"body"}; *resp_json =
-	 * {"status","headers":{},"body"}; must end by deadline_ns
-	 * (lx_mono_ns clock), the call's wall-clock deadline. */
+	/* req_json = {"url","method","headers":{},"body"} (body null when
+	 * the script gave none); *resp_json = {"status","headers":{},
+	 * "body"}; must end by deadline_ns (lx_mono_ns clock), the call's
+	 * wall-clock deadline. */
 	int (*http_fetch)(void *ud, const char *req_json, int64_t deadline_ns,
 	    char **resp_json, struct lx_err *err);
 	/* Enqueues a job of kind with payload (JSON); *job_id its id. */
@@ -107,14 +132,18 @@ struct edge_host_ops {
 	    struct lx_err *err);
 };
 
-/* What one call may reach; NULL host: json, crypto and log only. */
+/* What one call may reach; NULL host: json and crypto only (log lines
+ * are dropped). Borrowed by edge_call for the call only. */
 struct edge_host {
 	const struct edge_host_ops *ops; /* NULL: no platform services */
 	void *ud; /* passed to each op */
 	unsigned perms; /* enum edge_perm bits the script may use */
 	struct lx_buf *log; /* log.* lines, one JSON object per line
 			     * {"level","msg"}; NULL: dropped */
-	size_t log_max; /* bytes of log kept; later lines are dropped */
+	size_t log_max; /* bytes log may hold; once a line would pass it,
+			 * it and later lines are dropped and a final
+			 * "log truncated: N lines dropped" warn line is
+			 * appended (room kept for it) */
 };
 
 /* Fills lim with the defaults above. */
@@ -142,17 +171,31 @@ void edge_state_free(struct edge_state *s);
 int edge_compile(struct edge_state *s, const char *name, const char *source,
     size_t len, struct edge_chunk **out, struct lx_err *err);
 
+/* The chunk compiled in s under name, or NULL: for callers whose names
+ * identify an immutable source (a stored version's id), so a warm call
+ * need not fetch the source to compare it. Same lifetime as edge_compile's
+ * result. */
+struct edge_chunk *edge_chunk_find(struct edge_state *s, const char *name);
+
 /* Runs chunk (from edge_compile on s) in a fresh environment, calls the
  * handler it returns with the request table built from req_json (a JSON
  * object; NULL gives an empty table; null members become nil) and fills
- * *out (release with edge_result_cleanup(), also after a failure). On
- * failure returns -1 and fills err: 400 "invalid_request" (req_json),
- * 422 "function_error" (the script's error message, no traceback),
- * 422 "function_limit_exceeded" (detail "limit memory|instructions|
- * wall_clock|stack: ..."), 500 "invalid_response" (what the handler
- * returned cannot be a response). s stays usable after any failure. */
+ * *out (release with edge_result_cleanup(), also after a failure). host
+ * (may be NULL; borrowed, not kept after the call) is what the script's
+ * secrets/docs/http/jobs/events/log tables reach; its ops run on this
+ * thread during the call. On failure returns -1 and fills err:
+ * 400 "invalid_request" (req_json), 422 "function_error" (the script's
+ * error message, no traceback), 422 "function_limit_exceeded" (detail
+ * "limit memory|instructions|wall_clock|stack: ..."), 500
+ * "invalid_response" (what the handler returned cannot be a response),
+ * 403 "permission_denied" (detail "permission <name> is not granted to
+ * this function": a host function without its bit in host->perms), or
+ * an op's own err when it was 402/403 "quota_exceeded". The last two
+ * end the call even when the script catches them with pcall. s stays
+ * usable after any failure. */
 int edge_call(struct edge_state *s, struct edge_chunk *chunk,
-    const char *req_json, struct edge_result *out, struct lx_err *err);
+    const char *req_json, const struct edge_host *host, struct edge_result *out,
+    struct lx_err *err);
 
 /* Frees the fields of r and zeroes it. Accepts a zeroed r. */
 void edge_result_cleanup(struct edge_result *r);

@@ -3,7 +3,8 @@
  * worker, a counting allocator (memory cap), a count hook (instruction
  * budget and wall-clock deadline, also inside coroutines, which inherit
  * the hook in Lua 5.4), a chunk cache keyed by name and source, and the
- * JSON <-> Lua conversions of the request and the response.
+ * request and response of a call (their JSON code is in edge_lua.c, with
+ * the script API tables).
  *
  * Isolation between calls: the scripts can reach only (a) the fresh _ENV
  * of the call, whose metatable (hidden) reads from the shared safe
@@ -13,7 +14,6 @@
  * next. Known gap: limits are checked between VM instructions, so a single
  * C library call (a pathological string.find pattern) is not interrupted.
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,11 +29,10 @@
 
 #define HOOK_EVERY 1000 /* instructions between two runs of the hook */
 #define CHUNK_MAX 256 /* chunks cached per state before a flush */
-#define JSON_DEPTH_MAX 64 /* nesting of requests and responses */
 #define GC_AFTER_GROWTH ((size_t)64 << 10) /* full GC when a call left more */
 
 const char *const edge_limit_names[] = { NULL, "memory", "instructions",
-	"wall_clock", "stack" };
+	"wall_clock", "stack", "host" };
 
 /* State of one edge_call, shared with its protected function. */
 struct call_ctx {
@@ -46,6 +45,7 @@ struct call_ctx {
 	int status; /* response status */
 	struct lx_buf headers; /* headers as a JSON object */
 	struct lx_buf body; /* body bytes */
+	struct edge_enc enc; /* encoding of json= into body */
 	char *content_type; /* Content-Type, or NULL for the default */
 	int is_json; /* body was made from json= */
 };
@@ -326,10 +326,8 @@ sb_collectgarbage(lua_State *L)
 	return (1);
 }
 
-/* Replaces the table at the top with a read-only proxy of it, registered
- * so that rawset refuses it too. */
-static void
-make_proxy(lua_State *L)
+void
+edge_make_proxy(lua_State *L)
 {
 	lua_newtable(L); /* real proxy */
 	lua_createtable(L, 0, 3); /* real proxy mt */
@@ -407,7 +405,7 @@ sandbox_open(lua_State *L)
 
 	for (i = 0; i < LX_NELEM(libs); i++) {
 		luaL_requiref(L, libs[i].name, libs[i].open, 0);
-		make_proxy(L);
+		edge_make_proxy(L);
 		lua_setfield(L, g0, libs[i].name);
 	}
 	/* The real string table is the strings' __index: drop dump there. */
@@ -417,6 +415,7 @@ sandbox_open(lua_State *L)
 	lua_getfield(L, -1, "rep");
 	lua_pushcclosure(L, sb_rep, 1);
 	lua_setfield(L, -2, "rep");
+	edge_pattern_install(L, lua_gettop(L));
 	lua_pop(L, 1);
 	luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 0);
 	lua_getfield(L, -1, "move");
@@ -435,9 +434,10 @@ sandbox_open(lua_State *L)
 		lua_getfield(L, -2, os_keep[i]);
 		lua_setfield(L, -2, os_keep[i]);
 	}
-	make_proxy(L);
+	edge_make_proxy(L);
 	lua_setfield(L, g0, LUA_OSLIBNAME);
 	lua_pop(L, 1);
+	edge_lua_open(L, g0);
 	/* getmetatable("") answers false; the metatable stays unreachable. */
 	lua_pushliteral(L, "");
 	if (lua_getmetatable(L, -1)) {
@@ -638,13 +638,14 @@ edge_compile(struct edge_state *s, const char *name, const char *source,
 	struct compile_ctx cc;
 	struct edge_chunk *c;
 	uint64_t h;
-	size_t nlen = strlen(name);
+	size_t nlen = strlen(name), b;
 	int ret = -1, rc, top = lua_gettop(s->L);
 
 	*out = NULL;
 	h = fnv1a(14695981039346656037ULL, name, nlen + 1);
+	b = h % CHUNK_BUCKETS; /* by name: edge_chunk_find */
 	h = fnv1a(h, source, len);
-	for (c = s->buckets[h % CHUNK_BUCKETS]; c != NULL; c = c->next) {
+	for (c = s->buckets[b]; c != NULL; c = c->next) {
 		if (c->hash == h && c->len == len && strcmp(c->name, name) == 0
 		    && memcmp(c->src, source, len) == 0) {
 			*out = c;
@@ -683,8 +684,8 @@ edge_compile(struct edge_state *s, const char *name, const char *source,
 	c->src = lx_strndup(source, len);
 	c->len = len;
 	c->ref = cc.ref;
-	c->next = s->buckets[h % CHUNK_BUCKETS];
-	s->buckets[h % CHUNK_BUCKETS] = c;
+	c->next = s->buckets[b];
+	s->buckets[b] = c;
 	s->nchunks++;
 	*out = c;
 	ret = 0;
@@ -693,56 +694,16 @@ out:
 	return (ret);
 }
 
-/* --- request: JSON -> Lua ------------------------------------------------ */
-
-static int
-json_depth_ok(const cJSON *j, int depth)
+struct edge_chunk *
+edge_chunk_find(struct edge_state *s, const char *name)
 {
-	const cJSON *c;
+	struct edge_chunk *c;
+	uint64_t h = fnv1a(14695981039346656037ULL, name, strlen(name) + 1);
 
-	if (depth > JSON_DEPTH_MAX)
-		return (0);
-	for (c = j->child; c != NULL; c = c->next)
-		if (!json_depth_ok(c, depth + 1))
-			return (0);
-	return (1);
-}
-
-static void
-push_json(lua_State *L, const cJSON *j)
-{
-	const cJSON *c;
-	lua_Integer i = 1;
-	double d;
-
-	luaL_checkstack(L, 4, "request nested too deeply");
-	if (cJSON_IsTrue(j) || cJSON_IsFalse(j))
-		lua_pushboolean(L, cJSON_IsTrue(j));
-	else if (cJSON_IsNumber(j)) {
-		d = j->valuedouble;
-		if (d == floor(d) && fabs(d) <= 9007199254740992.0)
-			lua_pushinteger(L, (lua_Integer)d);
-		else
-			lua_pushnumber(L, d);
-	} else if (cJSON_IsString(j))
-		lua_pushstring(L, j->valuestring);
-	else if (cJSON_IsArray(j)) {
-		lua_createtable(L, cJSON_GetArraySize(j), 0);
-		for (c = j->child; c != NULL; c = c->next, i++) {
-			push_json(L, c);
-			lua_rawseti(L, -2, i);
-		}
-	} else if (cJSON_IsObject(j)) {
-		lua_createtable(L, 0, cJSON_GetArraySize(j));
-		for (c = j->child; c != NULL; c = c->next) {
-			if (c->string == NULL)
-				continue;
-			lua_pushstring(L, c->string);
-			push_json(L, c);
-			lua_rawset(L, -3);
-		}
-	} else
-		lua_pushnil(L);
+	for (c = s->buckets[h % CHUNK_BUCKETS]; c != NULL; c = c->next)
+		if (strcmp(c->name, name) == 0)
+			return (c);
+	return (NULL);
 }
 
 /* --- response: Lua -> JSON and C strings -------------------------------- */
@@ -765,149 +726,6 @@ out_check(lua_State *L, struct call_ctx *cx, const struct lx_buf *b)
 }
 
 static void
-add_json_lstr(struct lx_buf *b, const char *p, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	char esc[6] = { '\\', 'u', '0', '0', 0, 0 };
-	size_t i, run = 0;
-	unsigned char ch;
-
-	lx_buf_add(b, "\"", 1);
-	for (i = 0; i < n; i++) {
-		ch = (unsigned char)p[i];
-		if (ch >= 0x20 && ch != '"' && ch != '\\')
-			continue;
-		lx_buf_add(b, p + run, i - run);
-		run = i + 1;
-		if (ch == '"' || ch == '\\') {
-			esc[1] = (char)ch;
-			lx_buf_add(b, esc, 2);
-			esc[1] = 'u';
-		} else {
-			esc[4] = hex[ch >> 4];
-			esc[5] = hex[ch & 15];
-			lx_buf_add(b, esc, 6);
-		}
-	}
-	lx_buf_add(b, p + run, n - run);
-	lx_buf_add(b, "\"", 1);
-}
-
-static void
-add_json_number(lua_State *L, struct call_ctx *cx, struct lx_buf *b, int idx)
-{
-	lua_Number d;
-	char tmp[32];
-
-	if (lua_isinteger(L, idx)) {
-		lx_buf_addf(b, "%lld", (long long)lua_tointeger(L, idx));
-		return;
-	}
-	d = lua_tonumber(L, idx);
-	if (!isfinite(d))
-		invalid(L, cx, "json: %s cannot be encoded", "NaN or infinity");
-	snprintf(tmp, sizeof(tmp), "%.15g", (double)d);
-	if (strtod(tmp, NULL) != d)
-		snprintf(tmp, sizeof(tmp), "%.17g", (double)d);
-	lx_buf_adds(b, tmp);
-}
-
-/* Appends the value at idx (absolute) as JSON. A table whose keys are
- * exactly 1..n (n > 0) is an array; any other table needs string keys. */
-static void
-add_json(
-    lua_State *L, struct call_ctx *cx, struct lx_buf *b, int idx, int depth)
-{
-	lua_Integer n, count = 0;
-	const char *p;
-	size_t len;
-	int first = 1, is_array;
-
-	switch (lua_type(L, idx)) {
-	case LUA_TNIL:
-		lx_buf_adds(b, "null");
-		break;
-	case LUA_TBOOLEAN:
-		lx_buf_adds(b, lua_toboolean(L, idx) ? "true" : "false");
-		break;
-	case LUA_TNUMBER:
-		add_json_number(L, cx, b, idx);
-		break;
-	case LUA_TSTRING:
-		p = lua_tolstring(L, idx, &len);
-		add_json_lstr(b, p, len);
-		break;
-	case LUA_TTABLE:
-		if (depth >= JSON_DEPTH_MAX)
-			invalid(
-			    L, cx, "json: %s", "nested too deeply (a cycle?)");
-		luaL_checkstack(L, 4, "response nested too deeply");
-		n = (lua_Integer)lua_rawlen(L, idx);
-		lua_pushnil(L);
-		while (lua_next(L, idx) != 0) {
-			/* Only the keys 1..n count towards an array. */
-			if (lua_isinteger(L, -2) && lua_tointeger(L, -2) >= 1
-			    && lua_tointeger(L, -2) <= n)
-				count++;
-			else
-				count = -1 - n;
-			lua_pop(L, 1);
-		}
-		is_array = n > 0 && count == n;
-		lx_buf_add(b, is_array ? "[" : "{", 1);
-		if (is_array) {
-			for (count = 1; count <= n; count++) {
-				if (count > 1)
-					lx_buf_add(b, ",", 1);
-				lua_rawgeti(L, idx, count);
-				add_json(L, cx, b, lua_gettop(L), depth + 1);
-				lua_pop(L, 1);
-				out_check(L, cx, b);
-			}
-			lx_buf_add(b, "]", 1);
-			break;
-		}
-		lua_pushnil(L);
-		while (lua_next(L, idx) != 0) {
-			if (lua_type(L, -2) != LUA_TSTRING)
-				invalid(L, cx,
-				    "json: a table mixes array and object keys "
-				    "or has a %s key",
-				    luaL_typename(L, -2));
-			if (!first)
-				lx_buf_add(b, ",", 1);
-			first = 0;
-			p = lua_tolstring(L, -2, &len);
-			add_json_lstr(b, p, len);
-			lx_buf_add(b, ":", 1);
-			add_json(L, cx, b, lua_gettop(L), depth + 1);
-			lua_pop(L, 1);
-			out_check(L, cx, b);
-		}
-		lx_buf_add(b, "}", 1);
-		break;
-	default:
-		invalid(L, cx, "json: a %s value cannot be encoded",
-		    luaL_typename(L, idx));
-	}
-	out_check(L, cx, b);
-}
-
-static int
-header_name_ok(const char *p, size_t n)
-{
-	size_t i;
-
-	if (n == 0)
-		return (0);
-	for (i = 0; i < n; i++)
-		if (p[i] <= ' ' || p[i] >= 127
-		    || strchr("()<>@,;:\\\"/[]?={}", p[i]) != NULL)
-			return (0);
-	return (1);
-}
-
-static void
 take_headers(lua_State *L, struct call_ctx *cx, int idx)
 {
 	const char *k, *v;
@@ -925,7 +743,7 @@ take_headers(lua_State *L, struct call_ctx *cx, int idx)
 		k = lua_tolstring(L, -2, &klen);
 		lua_pushvalue(L, -1); /* tolstring on a copy, not on next's */
 		v = lua_tolstring(L, -1, &vlen);
-		if (!header_name_ok(k, klen))
+		if (!edge_header_name_ok(k, klen))
 			invalid(L, cx, "header name \"%.60s\" is invalid", k);
 		if (strlen(v) != vlen || strpbrk(v, "\r\n") != NULL)
 			invalid(L, cx,
@@ -937,9 +755,9 @@ take_headers(lua_State *L, struct call_ctx *cx, int idx)
 			if (!first)
 				lx_buf_adds(&cx->headers, ",");
 			first = 0;
-			add_json_lstr(&cx->headers, k, klen);
+			edge_json_add_str(&cx->headers, k, klen);
 			lx_buf_adds(&cx->headers, ":");
-			add_json_lstr(&cx->headers, v, vlen);
+			edge_json_add_str(&cx->headers, v, vlen);
 			out_check(L, cx, &cx->headers);
 		}
 		lua_pop(L, 2);
@@ -987,7 +805,10 @@ take_response(lua_State *L, struct call_ctx *cx, int idx)
 		lx_buf_add(&cx->body, p, len);
 		out_check(L, cx, &cx->body);
 	} else if (tj != LUA_TNIL) {
-		add_json(L, cx, &cx->body, lua_gettop(L) - 1, 0);
+		cx->enc.b = &cx->body;
+		cx->enc.max = cx->s->lim.mem_bytes;
+		cx->enc.what = "json";
+		edge_json_encode(L, &cx->enc, lua_gettop(L) - 1);
 		cx->is_json = 1;
 	}
 	lua_pop(L, 2);
@@ -1015,7 +836,7 @@ call_p(lua_State *L)
 		    "the chunk returned %s, not its handler function",
 		    luaL_typename(L, 3));
 	if (cx->req != NULL)
-		push_json(L, cx->req);
+		edge_json_push(L, cx->req, 0);
 	else
 		lua_newtable(L);
 	lua_call(L, 1, 1);
@@ -1032,18 +853,26 @@ call_err(struct edge_state *s, struct call_ctx *cx, int rc, struct lx_err *err)
 
 	if (lua_type(s->L, -1) == LUA_TSTRING)
 		msg = lua_tolstring(s->L, -1, &n);
-	if (cx->invalid) {
-		lx_err_set(err, 500, "invalid_response", "%s", cx->why);
+	if (s->hit == LIM_HOST) { /* permission, quota: as the API set it */
+		if (err != NULL)
+			*err = s->api.stop;
 		return (LIM_NONE);
 	}
-	if (cx->too_big
+	if (cx->invalid || cx->enc.why[0] != '\0') {
+		lx_err_set(err, 500, "invalid_response", "%s",
+		    cx->invalid ? cx->why : cx->enc.why);
+		return (LIM_NONE);
+	}
+	if (cx->too_big || cx->enc.too_big
 	    || (s->hit == LIM_NONE
 	        && (rc == LUA_ERRMEM
 	            || (s->mem_refused && msg != NULL && n >= 17
 	                && strcmp(msg + n - 17, "not enough memory") == 0)))) {
 		lx_err_set(err, 422, "function_limit_exceeded",
 		    "limit memory: the call needed more than %zu bytes%s",
-		    s->lim.mem_bytes, cx->too_big ? " for its response" : "");
+		    s->lim.mem_bytes,
+		    (cx->too_big || cx->enc.too_big) ? " for its response"
+		                                     : "");
 		return (LIM_MEMORY);
 	}
 	if (s->hit == LIM_INSTRUCTIONS) {
@@ -1075,7 +904,7 @@ call_err(struct edge_state *s, struct call_ctx *cx, int rc, struct lx_err *err)
 
 int
 edge_call(struct edge_state *s, struct edge_chunk *chunk, const char *req_json,
-    struct edge_result *out, struct lx_err *err)
+    const struct edge_host *host, struct edge_result *out, struct lx_err *err)
 {
 	struct call_ctx cx;
 	cJSON *req = NULL;
@@ -1094,7 +923,7 @@ edge_call(struct edge_state *s, struct edge_chunk *chunk, const char *req_json,
 			    "the request is not a JSON object");
 			goto out;
 		}
-		if (!json_depth_ok(req, 0)) {
+		if (!edge_json_depth_ok(req, 0)) {
 			lx_err_set(err, 400, "invalid_request",
 			    "the request is nested deeper than %d",
 			    JSON_DEPTH_MAX);
@@ -1114,12 +943,18 @@ edge_call(struct edge_state *s, struct edge_chunk *chunk, const char *req_json,
 	s->deadline_ns = s->lim.wall_ms > INT64_MAX / 2000000
 	    ? INT64_MAX
 	    : lx_mono_ns() + s->lim.wall_ms * 1000000;
+	edge_lua_begin(s, host);
 	lua_sethook(s->L, hook, LUA_MASKCOUNT, s->every);
 	lua_pushcfunction(s->L, call_p);
 	lua_pushlightuserdata(s->L, &cx);
 	rc = lua_pcall(s->L, 1, 0, 0);
 	lua_sethook(s->L, NULL, 0, 0);
 	s->cap = SIZE_MAX;
+	if (rc == LUA_OK && s->hit != LIM_NONE) {
+		/* A limit or stop caught by a pcall in a tail call. */
+		lua_pushnil(s->L);
+		rc = LUA_ERRRUN;
+	}
 	if (rc != LUA_OK) {
 		s->last = call_err(s, &cx, rc, err);
 		goto out;
@@ -1141,6 +976,7 @@ out:
 	lua_rawgeti(s->L, LUA_REGISTRYINDEX, s->idle_env_ref);
 	lua_rawseti(s->L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
 	if (cx.s != NULL) {
+		edge_lua_end(s);
 		lua_rawgeti(s->L, LUA_REGISTRYINDEX, chunk->ref);
 		lua_rawgeti(s->L, LUA_REGISTRYINDEX, s->idle_env_ref);
 		lua_setupvalue(s->L, -2, 1);

@@ -28,7 +28,7 @@ run(const char *src, const char *req, struct edge_result *res,
 	lx_err_clear(err);
 	if (edge_compile(st, "t", src, strlen(src), &c, err) == -1)
 		return (-1);
-	return (edge_call(st, c, req, res, err));
+	return (edge_call(st, c, req, NULL, res, err));
 }
 
 /* The trivial handler still works on the shared state. */
@@ -379,7 +379,7 @@ bench_trivial(void)
 	    edge_compile(st, "bench", trivial, strlen(trivial), &c, &err) == 0);
 	t0 = lx_mono_ns();
 	for (i = 0; i < n; i++) {
-		if (edge_call(st, c, "{\"name\":\"b\"}", &res, &err) == 0)
+		if (edge_call(st, c, "{\"name\":\"b\"}", NULL, &res, &err) == 0)
 			ok++;
 		edge_result_cleanup(&res);
 	}
