@@ -540,9 +540,9 @@ lx_conn_sqlite(struct lx_conn *c)
 }
 
 static size_t
-slot_of(const char *sql, size_t nslots)
+slot_of(const char *sql, int guarded, size_t nslots)
 {
-	uintptr_t k = (uintptr_t)sql;
+	uintptr_t k = (uintptr_t)sql ^ (uintptr_t)guarded;
 
 	k ^= k >> 17;
 	k *= (uintptr_t)0x9e3779b97f4a7c15ULL;
@@ -562,7 +562,7 @@ cache_grow(struct lx_conn *c)
 	for (i = 0; i < n; i++) {
 		if (old[i].sql == NULL)
 			continue;
-		j = slot_of(old[i].sql, c->nslots);
+		j = slot_of(old[i].sql, old[i].guarded, c->nslots);
 		while (c->slots[j].sql != NULL)
 			j = (j + 1) & (c->nslots - 1);
 		c->slots[j] = old[i];
@@ -575,12 +575,13 @@ lx_conn_stmt(struct lx_conn *c, const char *sql, struct lx_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	size_t i;
-	int rc;
+	int rc, guarded = lx_policy_guarded(c);
 
 	if (c->nslots > 0) {
-		i = slot_of(sql, c->nslots);
+		i = slot_of(sql, guarded, c->nslots);
 		for (; c->slots[i].sql != NULL; i = (i + 1) & (c->nslots - 1))
-			if (c->slots[i].sql == sql) {
+			if (c->slots[i].sql == sql
+			    && c->slots[i].guarded == guarded) {
 				st = c->slots[i].stmt;
 				sqlite3_reset(st);
 				sqlite3_clear_bindings(st);
@@ -596,10 +597,11 @@ lx_conn_stmt(struct lx_conn *c, const char *sql, struct lx_err *err)
 	}
 	if ((c->nused + 1) * 2 > c->nslots)
 		cache_grow(c);
-	i = slot_of(sql, c->nslots);
+	i = slot_of(sql, guarded, c->nslots);
 	while (c->slots[i].sql != NULL)
 		i = (i + 1) & (c->nslots - 1);
 	c->slots[i].sql = sql;
+	c->slots[i].guarded = guarded;
 	c->slots[i].stmt = st;
 	c->nused++;
 	return (st);

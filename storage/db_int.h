@@ -13,6 +13,7 @@
 
 struct lx_stmt_slot {
 	const char *sql; /* key: the caller's SQL pointer; NULL: empty slot */
+	int guarded; /* key: prepared under a request context (policy.c) */
 	sqlite3_stmt *stmt; /* prepared once, reset on every lookup */
 };
 
@@ -57,6 +58,12 @@ int lx_dbkey_load(const char *dir, const char *db_path, int may_generate,
     unsigned char **key, size_t *keylen, struct lx_err *err);
 
 struct lx_policy_state;
+/* 1 when c's statements are prepared under the authorizer's guard (a
+ * request context is bound and no system section is open), else 0: the
+ * statement cache keeps the two kinds apart, so a statement the
+ * authorizer let through for system code is never handed to request code
+ * (policy.c). */
+int lx_policy_guarded(const struct lx_conn *c);
 /* Registers the context functions (current_tenant() ...) on c; they read
  * c->pol, so a connection without a context answers NULL/0 (policy.c).
  * Returns SQLITE_OK or the SQLite error code. */

@@ -148,10 +148,11 @@ struct lx_db_ctx {
 /*
  * Binds ctx (copied; the caller keeps ownership) to c until
  * lx_conn_clear_context. With perms NULL the role's permissions are read
- * from role_permissions. Creates c's policy views on first use and installs
- * the authorizer; switching from no context to a context re-prepares c's
- * cached statements once (SQLite expires them when the authorizer changes),
- * switching between contexts does not. Bind it before opening the
+ * from role_permissions. Creates c's policy views and installs the
+ * authorizer on first use (for good: SQLite expires every prepared statement
+ * when the authorizer changes, so it stays and guards only while a context
+ * is bound); c's statement cache keeps statements prepared under a context
+ * apart from system code's, so neither kind is ever handed to the other. Bind it before opening the
  * request's transaction: the views are TEMP objects a rollback would undo.
  * Per connection, no lock taken. Returns 0, or -1 with err; c then fails
  * closed (no context, tenant tables still denied) until
