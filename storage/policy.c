@@ -48,7 +48,7 @@ struct pol_col {
 struct pol_table {
 	const char *table; /* the base table (migration 003 or 001) */
 	const char *view; /* its policy view */
-	const char *key; /* primary key column */
+	const char *key; /* primary key column, or columns "a,b" */
 	const struct pol_col *cols; /* every column, NULL-terminated */
 	const char *pg_extra; /* table constraints in PostgreSQL, or NULL */
 	const char *sel; /* SELECT USING */
@@ -294,6 +294,83 @@ static const struct pol_col attempt_cols[] = {
 	{ NULL, NULL },
 };
 
+static const struct pol_col function_cols[] = {
+	{ "id", "text PRIMARY KEY" },
+	{ "tenant_id", TENANT_FK },
+	{ "name", "text NOT NULL" },
+	{ "public", "integer NOT NULL DEFAULT 0" },
+	{ "active_version", "text NOT NULL" },
+	{ "created_by", "text" },
+	{ "created_at", "bigint NOT NULL" },
+	{ "updated_at", "bigint NOT NULL" },
+	{ NULL, NULL },
+};
+
+static const struct pol_col function_version_cols[] = {
+	{ "id", "text PRIMARY KEY" },
+	{ "tenant_id", TENANT_FK },
+	{ "function_id",
+	    "text NOT NULL REFERENCES functions (id) ON DELETE CASCADE" },
+	{ "version", "text NOT NULL" },
+	{ "source", "text NOT NULL" },
+	{ "sha256", "text NOT NULL" },
+	{ "size", "bigint NOT NULL" },
+	{ "created_by", "text" },
+	{ "created_at", "bigint NOT NULL" },
+	{ NULL, NULL },
+};
+
+static const struct pol_col invocation_cols[] = {
+	{ "id", "bigint PRIMARY KEY" },
+	{ "tenant_id", TENANT_FK },
+	{ "function_id",
+	    "text NOT NULL REFERENCES functions (id) ON DELETE CASCADE" },
+	{ "version", "text NOT NULL" },
+	{ "started_at", "bigint NOT NULL" },
+	{ "duration_us", "bigint NOT NULL" },
+	{ "status", "integer NOT NULL" },
+	{ "memory", "bigint NOT NULL" },
+	{ "error", "text" },
+	{ "log", "text NOT NULL DEFAULT ''" },
+	{ "request_id", "text" },
+	{ "actor", "text" },
+	{ NULL, NULL },
+};
+
+static const struct pol_col secret_cols[] = {
+	{ "tenant_id", TENANT_FK },
+	{ "name", "text NOT NULL" },
+	{ "value", "text NOT NULL" },
+	{ "created_at", "bigint NOT NULL" },
+	{ "updated_at", "bigint NOT NULL" },
+	{ NULL, NULL },
+};
+
+static const struct pol_col document_cols[] = {
+	{ "tenant_id", TENANT_FK },
+	{ "namespace", "text NOT NULL" },
+	{ "collection", "text NOT NULL" },
+	{ "key", "text NOT NULL" },
+	{ "value", "text NOT NULL" },
+	{ "created_at", "bigint NOT NULL" },
+	{ "updated_at", "bigint NOT NULL" },
+	{ NULL, NULL },
+};
+
+static const struct pol_col installation_cols[] = {
+	{ "id", "text PRIMARY KEY" },
+	{ "tenant_id", TENANT_FK },
+	{ "plugin_id", "text NOT NULL" },
+	{ "version_id", "text NOT NULL" },
+	{ "version", "text NOT NULL" },
+	{ "status", "text NOT NULL DEFAULT 'enabled'" },
+	{ "config", "text NOT NULL DEFAULT '{}'" },
+	{ "installed_by", "text" },
+	{ "created_at", "bigint NOT NULL" },
+	{ "updated_at", "bigint NOT NULL" },
+	{ NULL, NULL },
+};
+
 /* In the caller's tenant with permission p (a string literal). */
 #define IN_TENANT(col, p) \
 	"($." col " = current_tenant() AND has_permission('" p "'))"
@@ -305,6 +382,22 @@ static const struct pol_col attempt_cols[] = {
 	"is_platform_admin() OR " IN_TENANT("tenant_id", "billing.read")
 #define BILLING_WRITE \
 	"is_platform_admin() OR " IN_TENANT("tenant_id", "billing.write")
+
+/* Edge functions: functions.read sees a tenant's functions, versions and
+ * invocation log, functions.write deploys, rolls back and sets secrets.
+ * Invocations are written by the log writer (system code). Secrets and
+ * documents are read (and documents written) by the scripts of whoever
+ * acts in the tenant, invoking a function or a plugin route, anonymous
+ * callers of a public function included: the tenant is the boundary. */
+#define FN_READ \
+	"is_platform_admin() OR " IN_TENANT("tenant_id", "functions.read")
+#define FN_WRITE \
+	"is_platform_admin() OR " IN_TENANT("tenant_id", "functions.write")
+#define IN_CURRENT "$.tenant_id = current_tenant()"
+#define PLUGINS_READ \
+	"is_platform_admin() OR " IN_TENANT("tenant_id", "plugins.read")
+#define PLUGINS_WRITE \
+	"is_platform_admin() OR " IN_TENANT("tenant_id", "plugins.write")
 
 /*
  * The policies. Tenants: a member with tenants.read sees the tenant acted
@@ -377,6 +470,23 @@ static const struct pol_table policies[] = {
 	    NULL },
 	{ "webhook_attempts", "p_webhook_attempts", "id", attempt_cols, NULL,
 	    BILLING_READ, NULL, NULL, NULL },
+	{ "plugin_installations", "p_plugin_installations", "id",
+	    installation_cols, "UNIQUE (tenant_id, plugin_id)", PLUGINS_READ,
+	    PLUGINS_WRITE, PLUGINS_WRITE, PLUGINS_WRITE },
+	{ "functions", "p_functions", "id", function_cols,
+	    "UNIQUE (tenant_id, name)", FN_READ, FN_WRITE, FN_WRITE, FN_WRITE },
+	{ "function_versions", "p_function_versions", "id",
+	    function_version_cols, "UNIQUE (function_id, version)", FN_READ,
+	    FN_WRITE, NULL, FN_WRITE },
+	{ "function_invocations", "p_function_invocations", "id",
+	    invocation_cols, NULL, FN_READ, NULL, NULL, NULL },
+	{ "function_secrets", "p_function_secrets", "tenant_id,name",
+	    secret_cols, "PRIMARY KEY (tenant_id, name)", IN_CURRENT, FN_WRITE,
+	    FN_WRITE, FN_WRITE },
+	{ "function_documents", "p_function_documents",
+	    "tenant_id,namespace,collection,key", document_cols,
+	    "PRIMARY KEY (tenant_id, namespace, collection, key)", IN_CURRENT,
+	    IN_CURRENT, IN_CURRENT, IN_CURRENT },
 };
 #define NPOLICIES (sizeof(policies) / sizeof(policies[0]))
 
@@ -413,7 +523,10 @@ struct lx_policy_state {
 	int nperms;
 	int admin; /* platform admin */
 	int active; /* 1: a context is bound */
-	int auth_on; /* 1: the authorizer is installed */
+	int guard; /* 1: between set and clear (also when setting failed):
+		    * the authorizer guards the tenant tables */
+	int auth_on; /* 1: the authorizer is installed (for good: removing
+		      * it would expire every cached statement) */
 	int system; /* depth of lx_conn_system_begin/_end */
 	int64_t changes; /* rows written through the policy views */
 	char prefix[24]; /* "lxp_<16 random hex>_": inner view names */
@@ -592,6 +705,29 @@ add_cols(struct lx_buf *b, const struct pol_table *t, const char *prefix)
 		    b, "%s%s%s", col == t->cols ? "" : ", ", prefix, col->name);
 }
 
+/* " WHERE key = OLD.key" for the table's key; a composite key "a,b" as
+ * the row value "(a, b) = (OLD.a, OLD.b)". */
+static void
+add_key_match(struct lx_buf *b, const struct pol_table *t)
+{
+	const char *p, *e;
+	int pass;
+
+	if (strchr(t->key, ',') == NULL) {
+		lx_buf_addf(b, " WHERE %s = OLD.%s", t->key, t->key);
+		return;
+	}
+	lx_buf_adds(b, " WHERE (");
+	for (pass = 0; pass < 2; pass++) {
+		for (p = t->key; *p != '\0'; p = *e == ',' ? e + 1 : e) {
+			e = p + strcspn(p, ",");
+			lx_buf_addf(b, "%s%s%.*s", p == t->key ? "" : ", ",
+			    pass ? "OLD." : "", (int)(e - p), p);
+		}
+		lx_buf_adds(b, pass ? ")" : ") = (");
+	}
+}
+
 /* "SELECT RAISE(ABORT, ...) WHERE NOT (pred);" for a trigger body. */
 static void
 add_raise(struct lx_buf *b, const struct pol_table *t, const char *what,
@@ -649,9 +785,8 @@ sqlite_view(struct lx_buf *b, const struct pol_table *t, const char *pfx)
 		for (col = t->cols; col->name != NULL; col++)
 			lx_buf_addf(b, "%s%s = NEW.%s",
 			    col == t->cols ? "" : ", ", col->name, col->name);
-		lx_buf_addf(b,
-		    " WHERE %s = OLD.%s; SELECT lx_policy_row(); END;\n",
-		    t->key, t->key);
+		add_key_match(b, t);
+		lx_buf_adds(b, "; SELECT lx_policy_row(); END;\n");
 	}
 	if (t->del != NULL) {
 		lx_buf_addf(b,
@@ -659,11 +794,9 @@ sqlite_view(struct lx_buf *b, const struct pol_table *t, const char *pfx)
 		    "BEGIN",
 		    pfx, t->table, t->view);
 		add_raise(b, t, "delete", t->del, "OLD.");
-		lx_buf_addf(b,
-		    " DELETE FROM %s WHERE %s = OLD.%s; SELECT "
-		    "lx_policy_row(); "
-		    "END;\n",
-		    t->table, t->key, t->key);
+		lx_buf_addf(b, " DELETE FROM %s", t->table);
+		add_key_match(b, t);
+		lx_buf_adds(b, "; SELECT lx_policy_row(); END;\n");
 	}
 }
 
@@ -749,9 +882,10 @@ authorize(void *arg, int action, const char *a1, const char *a2, const char *db,
 {
 	const struct lx_conn *c = arg;
 
-	/* System code (the audit writer) inside a request: its own
-	 * statements, used only there. */
-	if (c->pol != NULL && c->pol->system)
+	/* System code, between requests or (the audit writer) inside one:
+	 * its statements are cached apart from request code's
+	 * (lx_policy_guarded), so they are never used under a context. */
+	if (!lx_policy_guarded(c))
 		return (SQLITE_OK);
 	switch (action) {
 	case SQLITE_READ:
@@ -864,7 +998,7 @@ lx_conn_set_context(
 	    && perms_of_role(c, p, ctx->role, err) == -1)
 		goto out;
 	if (!p->auth_on) {
-		/* Expires c's prepared statements: they re-prepare under it. */
+		/* Once per connection: expires its prepared statements. */
 		sqlite3_set_authorizer(c->h, authorize, c);
 		p->auth_on = 1;
 	}
@@ -879,6 +1013,7 @@ out:
 			p->auth_on = 1;
 		}
 	}
+	p->guard = 1;
 	return (ret);
 }
 
@@ -894,10 +1029,13 @@ lx_conn_clear_context(struct lx_conn *c)
 		c->pol->system = 0;
 	}
 	state_reset(c->pol);
-	if (c->pol->auth_on) {
-		sqlite3_set_authorizer(c->h, NULL, NULL);
-		c->pol->auth_on = 0;
-	}
+	c->pol->guard = 0;
+}
+
+int
+lx_policy_guarded(const struct lx_conn *c)
+{
+	return (c->pol != NULL && c->pol->guard && c->pol->system == 0);
 }
 
 int
