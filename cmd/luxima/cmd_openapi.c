@@ -32,13 +32,14 @@ static void
 need_format(enum lx_need need, char *buf, size_t len)
 {
 	static const char *const kinds[] = { "anon", "user", "platform_admin",
-		"user_ctx", "tenant", "tenant_ctx" };
+		"user_ctx", "tenant", "tenant_ctx", "tenant_ctx_opt" };
 	unsigned kind = LX_NEED_KIND(need);
 	const char *perm = lx_perm_name(LX_NEED_PERM(need));
 
 	if (kind >= LX_NELEM(kinds))
 		snprintf(buf, len, "unknown");
-	else if (kind == NEED_TENANT || kind == NEED_TENANT_CTX)
+	else if (kind == NEED_TENANT || kind == NEED_TENANT_CTX
+	    || kind == NEED_TENANT_CTX_OPT)
 		snprintf(buf, len, "%s:%s", kinds[kind],
 		    perm != NULL ? perm : "none");
 	else

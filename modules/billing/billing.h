@@ -332,8 +332,9 @@ void billing_meter_flush(void);
 /* Makes the tenant's next request re-read its plan and period (after a
  * subscription change in this process; others wait up to 5 s). */
 void billing_meter_forget(const char *tenant_id);
-/* The tenant's API requests counted in memory this period, -1 if none. */
-int64_t billing_meter_count(const char *tenant_id);
+/* The tenant's count of a metered metric ("api_requests",
+ * "function_invocations") in memory this period, -1 if none. */
+int64_t billing_meter_count(const char *tenant_id, const char *metric);
 /* GET /tenants/{id}/usage. */
 int billing_usage(struct lx_req *req, struct lx_resp *resp, struct lx_err *err);
 

@@ -4,7 +4,8 @@
  * plan inside the caller's write transaction), the API request meter the
  * core calls for every tenant request, and GET /tenants/{id}/usage.
  *
- * The meter keeps one counter per tenant in memory, in a table of striped
+ * The meter keeps one counter per tenant and metered metric (API requests,
+ * function invocations) in memory, in a table of striped
  * locks (no global lock on the request path): a request is counted and
  * checked against the plan's monthly quota under its stripe's lock, so
  * exactly the quota's number of requests pass, however many arrive at
@@ -27,10 +28,12 @@
 #define REFRESH_MS 5000 /* plan and period re-read */
 #define FLUSH_MS 1000 /* counter written back */
 #define API_REQUESTS 5 /* index of api_requests in billing_metrics */
+#define FUNCTION_INVOCATIONS 4 /* index of function_invocations */
 
 struct meter {
 	struct meter *next; /* in its bucket */
 	char tenant[40];
+	int metric; /* API_REQUESTS or FUNCTION_INVOCATIONS */
 	char period[24]; /* usage_counters.period */
 	int64_t period_end; /* ms: a new counter from here */
 	int64_t quota; /* -1: none */
@@ -45,13 +48,13 @@ static struct meter *buckets[BUCKETS];
 static struct lx_db *meter_db; /* for the flush at shutdown */
 
 static unsigned
-hash(const char *s)
+hash(const char *s, int metric)
 {
-	unsigned h = 2166136261u;
+	unsigned h = 2166136261u ^ (unsigned)metric;
 
 	for (; *s != '\0'; s++)
 		h = (h ^ (unsigned char)*s) * 16777619u;
-	return (h);
+	return (h & (BUCKETS - 1));
 }
 
 /* The tenant's plan quota, usage period and the period's stored count,
@@ -71,29 +74,28 @@ meter_read(struct lx_conn *c, const char *tenant, int64_t now, struct meter *m,
 	if (billing_store_usage(c, tenant, m->period, used, err) == -1)
 		return (-1);
 	m->period_end = end;
-	m->quota =
-	    p.limits[API_REQUESTS].set ? p.limits[API_REQUESTS].quota : -1;
-	m->count = m->flushed = used[API_REQUESTS];
+	m->quota = p.limits[m->metric].set ? p.limits[m->metric].quota : -1;
+	m->count = m->flushed = used[m->metric];
 	m->checked_at = now;
 	return (0);
 }
 
 /* Writes m's count (a snapshot) as system code. */
 static int
-meter_write(struct lx_conn *c, const char *tenant, const char *period,
-    int64_t count, struct lx_err *err)
+meter_write(struct lx_conn *c, const char *tenant, int metric,
+    const char *period, int64_t count, struct lx_err *err)
 {
 	return (billing_store_counter_set(
-	    c, tenant, "api_requests", period, count, err));
+	    c, tenant, billing_metrics[metric], period, count, err));
 }
 
 static struct meter *
-find(unsigned h, const char *tenant)
+find(unsigned h, const char *tenant, int metric)
 {
 	struct meter *m;
 
 	for (m = buckets[h]; m != NULL; m = m->next)
-		if (strcmp(m->tenant, tenant) == 0)
+		if (m->metric == metric && strcmp(m->tenant, tenant) == 0)
 			break;
 	return (m);
 }
@@ -107,7 +109,7 @@ static struct meter *
 merge(unsigned h, const char *tenant, const struct meter *fresh, int64_t now,
     struct meter *old)
 {
-	struct meter *m = find(h, tenant), *next;
+	struct meter *m = find(h, tenant, fresh->metric), *next;
 
 	old->count = old->flushed = 0;
 	if (m == NULL) {
@@ -132,24 +134,32 @@ merge(unsigned h, const char *tenant, const struct meter *fresh, int64_t now,
 }
 
 static int
-meter(struct lx_conn *c, const char *tenant, struct lx_err *err)
+meter(struct lx_conn *c, const char *tenant, const char *metric,
+    struct lx_err *err)
 {
-	unsigned h = hash(tenant) & (BUCKETS - 1);
-	pthread_mutex_t *mu = &stripes[h % STRIPES];
+	int i = billing_metric_index(metric);
+	unsigned h;
+	pthread_mutex_t *mu;
 	struct meter *m, fresh, old;
 	char period[24];
 	int64_t now = lx_now_ms(), count = 0, quota = -1;
 	int ok = 1, flush = 0;
 
+	if (i != API_REQUESTS && i != FUNCTION_INVOCATIONS)
+		return (lx_err_set(err, 500, "internal_error",
+		    "%s is not a metered counter", metric));
+	h = hash(tenant, i);
+	mu = &stripes[h % STRIPES];
 	memset(&old, 0, sizeof(old));
 	pthread_mutex_lock(mu);
-	m = find(h, tenant);
+	m = find(h, tenant, i);
 	if (m == NULL || now >= m->period_end
 	    || now - m->checked_at >= REFRESH_MS) {
 		/* Re-read outside the lock: no request waits on the
 		 * database under it. */
 		pthread_mutex_unlock(mu);
 		memset(&fresh, 0, sizeof(fresh));
+		fresh.metric = i;
 		if (meter_read(c, tenant, now, &fresh, err) == -1)
 			return (-1);
 		pthread_mutex_lock(mu);
@@ -168,46 +178,51 @@ meter(struct lx_conn *c, const char *tenant, struct lx_err *err)
 	}
 	pthread_mutex_unlock(mu);
 	if (old.count != old.flushed
-	    && meter_write(c, tenant, old.period, old.count, err) == -1)
+	    && meter_write(c, tenant, i, old.period, old.count, err) == -1)
 		lx_log(LX_LOG_WARN, "usage of tenant %s not written: %s",
 		    tenant, err->detail);
-	if (flush && meter_write(c, tenant, period, count, err) == -1)
+	if (flush && meter_write(c, tenant, i, period, count, err) == -1)
 		lx_log(LX_LOG_WARN, "usage of tenant %s not written: %s",
 		    tenant, err->detail);
 	if (!ok)
 		return (lx_err_set(err, 403, "quota_exceeded",
-		    "the plan's %lld API requests for this period are used "
-		    "(limit api_requests); upgrade the plan or wait for the "
-		    "next period",
-		    (long long)quota));
+		    "the plan's %lld %s for this period are used "
+		    "(limit %s); upgrade the plan or wait for the next period",
+		    (long long)quota,
+		    i == API_REQUESTS ? "API requests" : "function invocations",
+		    metric));
 	return (0);
 }
 
 void
 billing_meter_forget(const char *tenant)
 {
-	unsigned h = hash(tenant) & (BUCKETS - 1);
-	pthread_mutex_t *mu = &stripes[h % STRIPES];
+	static const int counters[] = { API_REQUESTS, FUNCTION_INVOCATIONS };
 	struct meter *m;
+	unsigned h;
+	size_t i;
 
-	pthread_mutex_lock(mu);
-	if ((m = find(h, tenant)) != NULL)
-		m->checked_at = 0;
-	pthread_mutex_unlock(mu);
+	for (i = 0; i < LX_NELEM(counters); i++) {
+		h = hash(tenant, counters[i]);
+		pthread_mutex_lock(&stripes[h % STRIPES]);
+		if ((m = find(h, tenant, counters[i])) != NULL)
+			m->checked_at = 0;
+		pthread_mutex_unlock(&stripes[h % STRIPES]);
+	}
 }
 
 int64_t
-billing_meter_count(const char *tenant)
+billing_meter_count(const char *tenant, const char *metric)
 {
-	unsigned h = hash(tenant) & (BUCKETS - 1);
-	pthread_mutex_t *mu = &stripes[h % STRIPES];
+	int i = billing_metric_index(metric);
+	unsigned h = hash(tenant, i);
 	struct meter *m;
 	int64_t n = -1;
 
-	pthread_mutex_lock(mu);
-	if ((m = find(h, tenant)) != NULL)
+	pthread_mutex_lock(&stripes[h % STRIPES]);
+	if ((m = find(h, tenant, i)) != NULL)
 		n = m->count;
-	pthread_mutex_unlock(mu);
+	pthread_mutex_unlock(&stripes[h % STRIPES]);
 	return (n);
 }
 
@@ -235,7 +250,8 @@ quota(struct lx_conn *c, const char *tenant, const char *metric, int64_t *limit,
 	if (billing_store_usage(c, tenant, period, u, err) == -1)
 		return (-1);
 	*used = u[i];
-	if (i == API_REQUESTS && (live = billing_meter_count(tenant)) > *used)
+	if ((i == API_REQUESTS || i == FUNCTION_INVOCATIONS)
+	    && (live = billing_meter_count(tenant, metric)) > *used)
 		*used = live;
 	if (p.limits[i].set)
 		*limit = p.limits[i].quota;
@@ -258,7 +274,8 @@ billing_meter_flush(void)
 		for (m = buckets[i]; m != NULL; m = m->next) {
 			if (m->count == m->flushed)
 				continue;
-			if (meter_write(c, m->tenant, m->period, m->count, &err)
+			if (meter_write(c, m->tenant, m->metric, m->period,
+			        m->count, &err)
 			    == 0)
 				m->flushed = m->count;
 			else
@@ -327,8 +344,12 @@ billing_usage(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	if (billing_store_usage(req->db, req->tenant.id, period, used, err)
 	    == -1)
 		return (-1);
-	if ((live = billing_meter_count(req->tenant.id)) > used[API_REQUESTS])
+	if ((live = billing_meter_count(req->tenant.id, "api_requests"))
+	    > used[API_REQUESTS])
 		used[API_REQUESTS] = live;
+	if ((live = billing_meter_count(req->tenant.id, "function_invocations"))
+	    > used[FUNCTION_INVOCATIONS])
+		used[FUNCTION_INVOCATIONS] = live;
 	lx_buf_init(&b);
 	lx_buf_adds(&b, "{\"tenant_id\":");
 	lx_buf_add_json_str(&b, req->tenant.id);

@@ -348,7 +348,9 @@ static const char sql_usage[] =
     "WHERE tenant_id = ?1 AND metric = 'function_invocations' "
     "AND period = ?3), "
     "(SELECT coalesce(max(value), 0) FROM usage_counters "
-    "WHERE tenant_id = ?1 AND metric = 'api_requests' AND period = ?3)";
+    "WHERE tenant_id = ?1 AND metric = 'api_requests' AND period = ?3), "
+    "(SELECT count(*) FROM plugin_installations WHERE tenant_id = ?1), "
+    "(SELECT count(*) FROM functions WHERE tenant_id = ?1)";
 
 int
 billing_store_usage(struct lx_conn *c, const char *tenant_id,
@@ -369,6 +371,8 @@ billing_store_usage(struct lx_conn *c, const char *tenant_id,
 			used[1] = sqlite3_column_int64(st, 1);
 			used[4] = sqlite3_column_int64(st, 2);
 			used[5] = sqlite3_column_int64(st, 3);
+			used[2] = sqlite3_column_int64(st, 4);
+			used[3] = sqlite3_column_int64(st, 5);
 		}
 		finish(st);
 	}

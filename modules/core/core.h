@@ -55,6 +55,13 @@ struct cJSON;
  *                        else the tenant_id query parameter
  *                        (lx_tenant_pick); none is 400 "tenant_required".
  *
+ *   NEED_TENANT_CTX_OPT_PERM(p)  as NEED_TENANT_CTX_PERM(p) when the
+ *                        request carries an Authorization header; without
+ *                        one the request passes anonymous, with no tenant
+ *                        and no context bound (the handler decides what an
+ *                        anonymous caller may do: invoking a public edge
+ *                        function).
+ *
  * A service key ("Authorization: Bearer lx_sk_...", resolved by the key
  * authenticator a module registers) passes only the tenant kinds, for its
  * own tenant (another tenant's ids are 404) and with its own permission
@@ -68,6 +75,7 @@ enum lx_need {
 	NEED_USER_CTX = 3, /* NEED_USER + a user-only policy context */
 	NEED_TENANT = 4, /* kind of NEED_TENANT_PERM(p); use the macro */
 	NEED_TENANT_CTX = 5, /* kind of NEED_TENANT_CTX_PERM(p) */
+	NEED_TENANT_CTX_OPT = 6, /* kind of NEED_TENANT_CTX_OPT_PERM(p) */
 };
 
 /* Tenant permissions, as seeded in migrations/seeds/roles_default.sql. */
@@ -93,6 +101,8 @@ enum lx_perm {
 #define NEED_TENANT_PERM(p) ((enum lx_need)(NEED_TENANT | ((unsigned)(p) << 8)))
 #define NEED_TENANT_CTX_PERM(p) \
 	((enum lx_need)(NEED_TENANT_CTX | ((unsigned)(p) << 8)))
+#define NEED_TENANT_CTX_OPT_PERM(p) \
+	((enum lx_need)(NEED_TENANT_CTX_OPT | ((unsigned)(p) << 8)))
 #define LX_NEED_KIND(n) ((unsigned)(n)&0xffu)
 #define LX_NEED_PERM(n) ((enum lx_perm)(((unsigned)(n) >> 8) & 0xffu))
 /* A tenant need whose route is not counted against the tenant's API
@@ -186,6 +196,11 @@ struct lx_qarg {
  */
 int lx_query_args(const char *query, struct lx_qarg *args, struct lx_err *err);
 
+/* Decodes one query string key or value src[0..len) (percent escapes, '+'
+ * as a space) into out (size bytes, NUL-terminated): 0, or -1 for a bad
+ * escape, a control character or no room. Pure. */
+int lx_query_decode(const char *src, size_t len, char *out, size_t size);
+
 /*
  * Verifies a bearer token (token[0..len), not NUL-terminated) and fills
  * *out; returns 0, or -1 with err (the core answers 401 "invalid_token").
@@ -220,6 +235,10 @@ struct lx_schema {
  * handler parses it itself once it has checked it.
  */
 extern const struct lx_schema lx_raw_body;
+/* As lx_raw_body for a body of any content type (an edge function reads
+ * JSON, forms or text itself); the Content-Type reaches the handler as a
+ * request header. */
+extern const struct lx_schema lx_any_body;
 
 #define LX_MAX_PARAMS 8 /* {name} segments in one route path */
 #define LX_JSON_MAX_DEPTH 32 /* nesting of arrays/objects in a body */
@@ -366,16 +385,22 @@ int lx_server_quota(const struct lx_server *srv, struct lx_conn *c,
     const char *tenant_id, const char *metric, int64_t *limit, int64_t *used,
     struct lx_err *err);
 /*
- * The request meter, registered by the billing module: called for every
- * request that passed the tenant check (NEED_TENANT and NEED_TENANT_CTX
- * routes, users and service keys alike), before its body is read; counts
- * one API request for the tenant, or refuses it (-1 with err: 403
- * "quota_exceeded") when the plan's monthly quota is spent. Called on
- * worker threads concurrently.
+ * The usage meter, registered by the billing module: counts one unit of a
+ * monthly counter metric ("api_requests", "function_invocations") for the
+ * tenant, or refuses it (-1 with err: 403 "quota_exceeded" naming the
+ * limit) when the plan's quota for the period is spent; exactly the quota
+ * passes however many callers race. The core calls it with "api_requests"
+ * for every request that passed the tenant check (NEED_TENANT and
+ * NEED_TENANT_CTX routes not marked LX_UNMETERED, users and service keys
+ * alike), before its body is read. Called on worker threads concurrently.
  */
-typedef int (*lx_meter_fn)(
-    struct lx_conn *c, const char *tenant_id, struct lx_err *err);
+typedef int (*lx_meter_fn)(struct lx_conn *c, const char *tenant_id,
+    const char *metric, struct lx_err *err);
 void lx_server_set_meter(struct lx_server *srv, lx_meter_fn fn);
+/* Counts one unit of metric for the tenant through the registered meter;
+ * 0 (always) without one. */
+int lx_server_meter(const struct lx_server *srv, struct lx_conn *c,
+    const char *tenant_id, const char *metric, struct lx_err *err);
 /* Appends the Prometheus text for srv (job gauges read through c). */
 void lx_server_metrics(
     struct lx_server *srv, struct lx_conn *c, struct lx_buf *out);
@@ -390,6 +415,10 @@ void lx_resp_problem(struct lx_resp *resp, int status, const char *code,
     const char *detail, const char *request_id);
 /* The value of request header name (case-insensitive), or NULL. */
 const char *lx_req_header(const struct lx_req *req, const char *name);
+/* The i-th request header (0..): 1 with *name and *value set (valid
+ * during the request), 0 past the last one. */
+int lx_req_header_at(
+    const struct lx_req *req, int i, const char **name, const char **value);
 /* The value of {name} in the matched path, or NULL. */
 const char *lx_req_param(const struct lx_req *req, const char *name);
 /* The validated body's string member name, or NULL (absent, null, or not

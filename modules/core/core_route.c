@@ -379,10 +379,8 @@ query_value(const char *query, const char *key, char *out, size_t outsz)
 	return (0);
 }
 
-/* Decodes src[0..len) (percent escapes, '+' as a space) into out (size
- * bytes); -1 for a bad escape, a control character or no room. */
-static int
-decode_value(const char *src, size_t len, char *out, size_t size)
+int
+lx_query_decode(const char *src, size_t len, char *out, size_t size)
 {
 	size_t i, o = 0;
 	int c;
@@ -427,7 +425,7 @@ lx_query_args(const char *query, struct lx_qarg *args, struct lx_err *err)
 		if (klen > 0) {
 			a->seen = 1;
 			if (eq != NULL
-			    && decode_value(eq + 1, (size_t)(amp - eq - 1),
+			    && lx_query_decode(eq + 1, (size_t)(amp - eq - 1),
 			           a->val, a->size)
 			        == -1)
 				return (lx_err_set(err, 400,

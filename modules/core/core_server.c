@@ -150,6 +150,15 @@ lx_server_set_meter(struct lx_server *srv, lx_meter_fn fn)
 }
 
 int
+lx_server_meter(const struct lx_server *srv, struct lx_conn *c,
+    const char *tenant_id, const char *metric, struct lx_err *err)
+{
+	if (srv->meter == NULL)
+		return (0);
+	return (srv->meter(c, tenant_id, metric, err));
+}
+
+int
 lx_server_quota(const struct lx_server *srv, struct lx_conn *c,
     const char *tenant_id, const char *metric, int64_t *limit, int64_t *used,
     struct lx_err *err)
@@ -230,9 +239,25 @@ lx_req_header(const struct lx_req *req, const char *name)
 	return (req->mg != NULL ? mg_get_header(req->mg, name) : NULL);
 }
 
+int
+lx_req_header_at(
+    const struct lx_req *req, int i, const char **name, const char **value)
+{
+	const struct mg_request_info *ri;
+
+	if (req->mg == NULL || (ri = mg_get_request_info(req->mg)) == NULL
+	    || i < 0 || i >= ri->num_headers)
+		return (0);
+	*name = ri->http_headers[i].name;
+	*value = ri->http_headers[i].value;
+	return (1);
+}
+
 /* Never given to lx_json_body: dispatch hands the bytes over instead. */
 static const struct lx_field raw_body_fields[] = { { NULL, 0, 0, 0 } };
 const struct lx_schema lx_raw_body = { raw_body_fields };
+static const struct lx_field any_body_fields[] = { { NULL, 0, 0, 0 } };
+const struct lx_schema lx_any_body = { any_body_fields };
 
 const char *
 lx_req_body_str(const struct lx_req *req, const char *name)
@@ -507,7 +532,8 @@ static int
 need_tenant(enum lx_need n)
 {
 	return (LX_NEED_KIND(n) == NEED_TENANT
-	    || LX_NEED_KIND(n) == NEED_TENANT_CTX);
+	    || LX_NEED_KIND(n) == NEED_TENANT_CTX
+	    || LX_NEED_KIND(n) == NEED_TENANT_CTX_OPT);
 }
 
 /*
@@ -564,7 +590,10 @@ check_identity(struct lx_server *srv, const struct lx_route *rt,
 		return (lx_err_set(err, 500, "internal_error",
 		    "route %s needs an identity the core does not know",
 		    rt->path));
-	if ((h = mg_get_header(req->mg, "Authorization")) == NULL) {
+	if ((h = mg_get_header(req->mg, "Authorization")) == NULL
+	    && LX_NEED_KIND(rt->need) == NEED_TENANT_CTX_OPT)
+		return (0); /* anonymous; the handler decides */
+	if (h == NULL) {
 		oc->www_auth = "Bearer realm=\"luxima\"";
 		return (lx_err_set(err, 401, "missing_token",
 		    "this route needs an access token "
@@ -719,8 +748,11 @@ check_tenant(const struct lx_route *rt, struct lx_req *req, struct lx_conn *c,
 		return (lx_conn_set_context(c, &ctx, err));
 	if (!need_tenant(rt->need))
 		return (0);
+	if (LX_NEED_KIND(rt->need) == NEED_TENANT_CTX_OPT
+	    && !req->ident.authenticated && !req->ident.service_key)
+		return (0); /* anonymous */
 	perm = lx_perm_name(LX_NEED_PERM(rt->need));
-	if (LX_NEED_KIND(rt->need) == NEED_TENANT_CTX) {
+	if (LX_NEED_KIND(rt->need) != NEED_TENANT) {
 		if (lx_tenant_pick(&req->ident,
 		        lx_req_header(req, "X-Tenant-Id"), req->query, picked,
 		        err)
@@ -917,9 +949,9 @@ dispatch(struct lx_server *srv, struct worker *w, struct mg_connection *conn,
 	if (check_tenant(rt, &req, req.db, &err) == -1)
 		goto fail;
 	/* ... and counted against the tenant's monthly request quota */
-	if (need_tenant(rt->need) && srv->meter != NULL
+	if (req.tenant.id[0] != '\0' && srv->meter != NULL
 	    && LX_NEED_METERED(rt->need)
-	    && srv->meter(req.db, req.tenant.id, &err) == -1)
+	    && srv->meter(req.db, req.tenant.id, "api_requests", &err) == -1)
 		goto fail;
 	/* 6-8. content type, JSON, schema: bodies of POST, PUT, PATCH, and
 	 * of DELETE where the route declares one */
@@ -934,7 +966,8 @@ dispatch(struct lx_server *srv, struct worker *w, struct mg_connection *conn,
 			goto fail;
 		}
 		if (rt->schema != NULL) {
-			if (!content_type_json(
+			if (rt->schema != &lx_any_body
+			    && !content_type_json(
 			        mg_get_header(conn, "Content-Type"))) {
 				lx_err_set(&err, 415, "unsupported_media_type",
 				    "the body must be application/json");
@@ -945,6 +978,7 @@ dispatch(struct lx_server *srv, struct worker *w, struct mg_connection *conn,
 			req.raw_body = w->in.data ? w->in.data : "";
 			req.raw_len = w->in.len;
 			if (rt->schema != &lx_raw_body
+			    && rt->schema != &lx_any_body
 			    && lx_json_body(req.raw_body, req.raw_len,
 			           rt->schema, &req.body, oc->field,
 			           sizeof(oc->field), &err)
