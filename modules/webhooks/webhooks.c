@@ -36,8 +36,21 @@ static const char *const known_types[] = {
 	NULL,
 };
 
-static const char *const patterns[] = { "invoice.*", "subscription.*", "*",
-	NULL };
+static const char *const patterns[] = { "invoice.*", "subscription.*",
+	"custom.*", "*", NULL };
+
+/* 1 for "custom.<name>": the types edge functions emit (events.emit),
+ * <name> of lower-case letters, digits, '_', '.', '-', at most 64 bytes
+ * in all. */
+static int
+custom_type(const char *type)
+{
+	size_t n = strlen(type);
+
+	return (n > 7 && n <= 64 && strncmp(type, "custom.", 7) == 0
+	    && strspn(type + 7, "abcdefghijklmnopqrstuvwxyz0123456789_.-")
+	        == n - 7);
+}
 
 /* --- URLs --- */
 
@@ -249,7 +262,7 @@ webhooks_type_known(const char *type)
 	for (i = 0; type != NULL && known_types[i] != NULL; i++)
 		if (strcmp(known_types[i], type) == 0)
 			return (1);
-	return (0);
+	return (type != NULL && custom_type(type));
 }
 
 int

@@ -11,7 +11,8 @@
  * webhooks_store.c (statements: the endpoint routes through the policy
  * views, the emitter and the delivery job as system code),
  * webhooks_http.c (the route table and handlers), webhooks_deliver.c (the
- * "webhooks.deliver" job and its HTTP/1.1 client over mbedTLS).
+ * "webhooks.deliver" job and its HTTP/1.1 client over mbedTLS,
+ * webhooks_http_request, which the edge functions' http.fetch shares).
  */
 #ifndef LX_WEBHOOKS_H
 #define LX_WEBHOOKS_H
@@ -166,10 +167,12 @@ enum webhooks_dest webhooks_addr_class(int family, const unsigned char *addr);
 /* 1 if type is an event type Luxima emits (invoice.created,
  * invoice.finalized, invoice.paid, invoice.payment_failed, invoice.voided,
  * invoice.marked_uncollectible, subscription.created,
- * subscription.updated, subscription.canceled, webhook.test). */
+ * subscription.updated, subscription.canceled, webhook.test), or a
+ * "custom.<name>" type that edge functions emit (<name>: lower-case
+ * letters, digits, '_', '.', '-'; the whole at most 64 bytes). */
 int webhooks_type_known(const char *type);
 /* 1 if p is a known type or one of the patterns "invoice.*",
- * "subscription.*", "*". */
+ * "subscription.*", "custom.*", "*". */
 int webhooks_pattern_valid(const char *p);
 /* 1 if pattern p covers type. */
 int webhooks_pattern_match(const char *p, const char *type);
@@ -315,16 +318,90 @@ struct webhooks_result {
 
 /* The settings webhooks_init read (read-only after init). */
 const struct webhooks_config *webhooks_config(void);
+
+/* The destination rule webhooks_http_request applies to every address the
+ * host resolves to, before connecting to it. */
+enum webhooks_http_dest {
+	WEBHOOKS_HTTP_DEST_WEBHOOK, /* webhooks_dest_refused with allow_http
+				     * and allow_private */
+	WEBHOOKS_HTTP_DEST_LISTED, /* the caller vetted the host (an
+				    * allow-list): only
+				    * WEBHOOKS_DEST_FORBIDDEN is refused */
+};
+
+/* How webhooks_http_request connects and reads. */
+struct webhooks_http_opts {
+	enum webhooks_http_dest dest; /* the destination rule */
+	int allow_http; /* DEST_WEBHOOK: http to public addresses */
+	int allow_private; /* DEST_WEBHOOK: loopback, private addresses */
+	const char *ca_file; /* PEM bundle; NULL or "": the system's */
+	const char *user_agent; /* User-Agent value; NULL: none sent */
+	const char *who; /* names the client in errors ("webhooks") */
+	int64_t deadline_ns; /* lx_mono_ns() time by which resolving,
+			      * connecting, TLS, sending and the response
+			      * (head and body) must be done */
+	int body_wait_ms; /* > 0: the body must also be in within this
+			   * long after the head */
+	int partial_ok; /* 1: a body cut short (over max_body, past its
+			 * deadline, closed early, broken) is kept as far
+			 * as it came, with partial set, instead of failing */
+	int skip_2xx_body; /* 1: the body of a 2xx is not read */
+};
+
+/* A response read by webhooks_http_request. */
+struct webhooks_http_resp {
+	int status; /* HTTP status; 0: no response head */
+	struct lx_buf head; /* the status line and header lines (CRLF
+			     * ended, validated by webhooks_resp_head),
+			     * without the blank line */
+	struct lx_buf body; /* the body, de-chunked, at most max_body
+			     * bytes; may hold any byte, NUL included */
+	int partial; /* 1: body was cut short (opts partial_ok) */
+	int64_t head_ms; /* from the call to the response head */
+};
+
+/*
+ * One HTTP/1.1 request with "Connection: close": method (an upper-case
+ * token) to url (webhooks_url_parse's syntax), with Host, the User-Agent
+ * of o, Content-Length (when len > 0 or for POST, PUT and PATCH),
+ * Connection: close, then headers ("Name: value\r\n" lines, may be NULL;
+ * the caller vets them) and body[0..len). Resolves the host (in a helper
+ * thread, so the deadline holds while resolving), connects to the first
+ * address o->dest allows, over TLS for https (certificate verified against
+ * o->ca_file or the system bundle and the host name), and reads the whole
+ * response: 1xx interim heads skipped, the body by Content-Length, chunked
+ * (extensions and trailers skipped) or until the server closes; none for
+ * HEAD, 1xx, 204 and 304. Redirects are not followed. Everything ends by
+ * o->deadline_ns.
+ *
+ * out is always initialised (free with webhooks_http_resp_cleanup, also on
+ * -1); status is set as soon as a head arrived. Returns 0 with a complete
+ * (or, with partial_ok, partial) response of any status, or -1 with err:
+ * 422 "invalid_url"; 403 "destination_refused" when every address breaks
+ * the rule; 504 "http_timeout" when the deadline passed (resolving,
+ * connecting, TLS, sending, waiting for the head or the body); 502
+ * "http_too_large" for a body over max_body; 502 "http_failed" for the
+ * rest (resolution, refused connection, TLS, not HTTP/1.x, head over
+ * WEBHOOKS_HEAD_MAX, bad chunking, early close). Details name host:port,
+ * never the path. Thread-safe; no global state.
+ */
+int webhooks_http_request(const struct webhooks_http_opts *o,
+    const char *method, const char *url, const char *headers, const char *body,
+    size_t len, size_t max_body, struct webhooks_http_resp *out,
+    struct lx_err *err);
+/* Frees what r holds (r itself is the caller's); accepts NULL. */
+void webhooks_http_resp_cleanup(struct webhooks_http_resp *r);
 /*
  * POSTs body[0..len) to url with the given extra header lines ("Name:
  * value\r\n" each) and Content-Type: application/json: connects to the
  * first address the host resolves to that the destination rule allows
  * (webhooks_url_allowed, webhooks_addr_class), over TLS for https (the
  * certificate verified against cfg->ca_file or the system bundle and the
- * host name), within cfg->timeout_ms up to the response head; reads at
- * most WEBHOOKS_BODY_KEEP bytes of a non-2xx body for the error. Fills
- * *res (lx_buf_cleanup res->error). Returns 0 for a 2xx, -1 otherwise.
- * Thread-safe; no global state.
+ * host name), within cfg->timeout_ms from the lookup to the response
+ * head (through webhooks_http_request); reads at most WEBHOOKS_BODY_KEEP
+ * bytes of a non-2xx body for the error, for a second at most and within
+ * the same timeout. Fills *res (lx_buf_cleanup res->error). Returns 0 for
+ * a 2xx, -1 otherwise. Thread-safe; no global state.
  */
 int webhooks_post(const struct webhooks_config *cfg, const char *url,
     const char *headers, const char *body, size_t len,

@@ -17,6 +17,7 @@
 
 #include "audit.h"
 #include "jobs.h"
+#include "plugins.h"
 #include "webhooks.h"
 
 static void
@@ -463,7 +464,8 @@ webhooks_emit(struct lx_conn *c, const char *tenant_id, const char *type,
 	if (lx_conn_exec(c, "SAVEPOINT lx_webhooks_emit", err) == 0) {
 		if (webhooks_store_emit(
 		        c, tenant_id, NULL, type, data_json, NULL, NULL, err)
-		    == 0)
+		        == 0
+		    && plugins_dispatch(c, tenant_id, type, data_json, err) == 0)
 			ret = 0;
 		else
 			(void)lx_conn_exec(
