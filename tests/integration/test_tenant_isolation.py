@@ -55,6 +55,21 @@ CTX_OBJECTS = {
     "/subscriptions/": "subscription_id",  # the tenant's live subscription
     "/invoices/": "invoice_id",  # a draft invoice of its current period
 }
+# tenant_ctx_opt (ANY /functions/v1/{name}: anonymous callers pass to the
+# handler, which answers them for public functions only) is tested like
+# tenant_ctx, plus test_anonymous_invocation_does_not_leak.
+CTX_KINDS = ("tenant_ctx", "tenant_ctx_opt")
+# tenant_ctx objects named by a per-tenant name, not an id: keyed by (path
+# prefix, parameter). make_tenant names them after the tenant, so B naming
+# A's is a real probe (B has none of that name).
+CTX_NAMES = {
+    ("/functions/", "name"): "function_name",  # an edge function, two versions
+    ("/secrets/", "secret_name"): "secret_name",  # a function secret
+}
+# Routes creating or replacing the named object in the caller's tenant: B
+# using A's name there sets B's own (no probe; A's objects are in the
+# snapshot), so they get no "B's tenant, A's objects" case.
+CTX_NAME_UPSERTS = {("PUT", "/secrets/{secret_name}")}
 # Elsewhere a parameter is an object of A's owner or about A, and "id"
 # means something else on each route: keyed by (path, name).
 USER_OBJECTS = {
@@ -93,7 +108,16 @@ BODY_OVERRIDES = {
     ("POST", "/subscriptions"): lambda v: {"plan": PLAN},
     ("POST", "/invoices"): lambda v: {"subscription_id": v.get("subscription_id", "none")},
     ("PATCH", "/subscriptions/{id}"): lambda v: {"cancel_at_period_end": True},
+    # a new function (the schema's name pattern and semver are not in vals)
+    ("POST", "/functions"): lambda v: {"name": "iso-new", "version": "1.0.0",
+                                       "source": FN_SOURCE % "NONE"},
+    # the attack is making A's function public
+    ("PATCH", "/functions/{name}"): lambda v: {"public": True},
 }
+# Every made tenant's function: it answers its tenant and secret, so a call
+# that reached A's function would show A's data.
+FN_SOURCE = ('return function(req) return {json = {tenant = req.tenant.id, '
+             'secret = secrets.get("%s")}} end')
 
 # The control (test_generated_requests_succeed_for_the_rightful_caller) makes each
 # generated request as its rightful caller (the owner; for platform_admin
@@ -187,6 +211,14 @@ def load_roles():
 
 def tenant_path(path):
     return ("/tenants/{id}/" in path + "/")
+
+
+def ctx_name(path, param):
+    """The make_tenant key of a CTX_NAMES parameter of path, or None."""
+    for (prefix, name), key in CTX_NAMES.items():
+        if name == param and path.startswith(prefix):
+            return key
+    return None
 
 
 def body_schema(doc, method, path):
@@ -321,6 +353,16 @@ class TenantIsolation(unittest.TestCase):
         # a webhook endpoint (port 9: its test deliveries fail fast)
         ep = cls.ok(cls.call(owner["h"], "POST", "/webhooks/endpoints",
                              {"url": "https://127.0.0.1:9/iso-" + slug}, {"X-Tenant-Id": tid}), 201)
+        # an edge function with two versions (so a rollback has one to go
+        # to) and a secret it reads, named after the tenant
+        fn_name, sec_name = "fn-" + slug, "S_" + slug.upper().replace("-", "_")
+        sec_value = "iso-secret-value-" + slug
+        cls.ok(cls.call(owner["h"], "PUT", "/secrets/" + sec_name, {"value": sec_value},
+                        {"X-Tenant-Id": tid}), 201)
+        for version, status in (("1.0.0", 201), ("1.1.0", 200)):
+            cls.ok(cls.call(owner["h"], "POST", "/functions",
+                            {"name": fn_name, "version": version,
+                             "source": FN_SOURCE % sec_name}, {"X-Tenant-Id": tid}), status)
         billing = {}
         if billed:
             ctx = {"X-Tenant-Id": tid}
@@ -334,7 +376,8 @@ class TenantIsolation(unittest.TestCase):
                 "key_id": key["id"], "key_prefix": key["prefix"], "key": key,
                 "session_id": [x for x in rows if x["current"]][0]["id"],
                 "factor_id": f["factor_id"], "factor_secret": f["secret"],
-                "mail_id": mail[0], "endpoint_id": ep["id"]})
+                "mail_id": mail[0], "endpoint_id": ep["id"],
+                "function_name": fn_name, "secret_name": sec_name, "secret_value": sec_value})
 
     @classmethod
     def setup_world(cls):
@@ -370,6 +413,8 @@ class TenantIsolation(unittest.TestCase):
             "A's owner session": a["session_id"], "A's owner factor": a["factor_id"],
             "A's subscription": a["subscription_id"], "A's invoice": a["invoice_id"],
             "A's webhook endpoint": a["endpoint_id"],
+            "A's function": a["function_name"], "A's secret name": a["secret_name"],
+            "A's secret value": a["secret_value"],
         }
         # A user in no tenant, whom the role tests and the control add.
         cls.outsider = cls.user("outsider")
@@ -402,11 +447,13 @@ class TenantIsolation(unittest.TestCase):
         for p in PARAM_RE.findall(path):
             if p == "id" and tenant_path(path):
                 values[p] = t["id"]
-            elif p in TENANT_OBJECTS and (tenant_path(path) or kind == "tenant_ctx"):
+            elif p in TENANT_OBJECTS and (tenant_path(path) or kind in CTX_KINDS):
                 values[p] = sub[TENANT_OBJECTS[p]]
-            elif p == "id" and kind == "tenant_ctx" and any(
+            elif p == "id" and kind in CTX_KINDS and any(
                     path.startswith(k) for k in CTX_OBJECTS):
                 values[p] = sub[[v for k, v in CTX_OBJECTS.items() if path.startswith(k)][0]]
+            elif kind in CTX_KINDS and ctx_name(path, p):
+                values[p] = sub[ctx_name(path, p)]
             elif (path, p) in USER_OBJECTS:
                 values[p] = sub[USER_OBJECTS[(path, p)]]
             else:
@@ -421,13 +468,13 @@ class TenantIsolation(unittest.TestCase):
         a, b = self.A, self.B
         for method, path, _module, kind, _perm in self.routes:
             params = PARAM_RE.findall(path)
-            if not params and kind != "tenant_ctx":
+            if not params and kind not in CTX_KINDS:
                 continue  # no id to misuse
             skip = [p for p in params if p in SKIP_PARAMS]
             if skip:
                 skipped.append((method, path, SKIP_PARAMS[skip[0]]))
                 continue
-            tenant_kind = kind in ("tenant", "tenant_ctx")
+            tenant_kind = kind in ("tenant",) + CTX_KINDS
             # A's ids, and for cross-object calls B's tenant with A's objects
             a_vals, bad = self.map_params(path, kind, a, a)
             b_vals, _ = self.map_params(path, kind, b, a)
@@ -440,7 +487,7 @@ class TenantIsolation(unittest.TestCase):
             # (core.h); platform_admin routes refuse B's owner by role.
             key_expect = (404, None) if tenant_kind else (403, "user_token_required")
             owner_expect = (403, "forbidden") if kind == "platform_admin" else (404, None)
-            if kind == "tenant_ctx":
+            if kind in CTX_KINDS:
                 # the tenant named by the header, or by the query parameter
                 # (a key's own tenant wins, naming another is 404)
                 for caller in self.callers:
@@ -449,7 +496,7 @@ class TenantIsolation(unittest.TestCase):
                     cases.append(Case(caller, method, path,
                                       fill(path, a_vals) + "?tenant_id=" + a["id"],
                                       body=body, variant="?tenant_id=A"))
-                    if params:
+                    if params and (method, path) not in CTX_NAME_UPSERTS:
                         cases.append(Case(caller, method, path, fill(path, b_vals),
                                           {"X-Tenant-Id": b["id"]}, body,
                                           variant="B's tenant, A's objects"))
@@ -480,7 +527,7 @@ class TenantIsolation(unittest.TestCase):
             params = PARAM_RE.findall(path)
             if kind == "tenant" and params == ["id"]:
                 r = self.call(owner["h"], "GET", fill(path, {"id": t["id"]}))
-            elif kind == "tenant_ctx" and not params:
+            elif kind in CTX_KINDS and not params:
                 r = self.call(owner["h"], "GET", path, headers={"X-Tenant-Id": t["id"]})
             else:
                 continue
@@ -526,7 +573,7 @@ class TenantIsolation(unittest.TestCase):
         self.assertIn(("POST", "/invitations/{token}/accept", SKIP_PARAMS["token"]), skipped)
         # every tenant route is a case
         for method, path, _m, kind, _p in self.routes:
-            if kind in ("tenant", "tenant_ctx"):
+            if kind in ("tenant",) + CTX_KINDS:
                 self.assertIn(("B owner", method, path), {(c.caller, c.method, c.route)
                                                           for c in cases})
         print("\n%d isolation cases from %d routes; skipped: %s" % (
@@ -558,6 +605,35 @@ class TenantIsolation(unittest.TestCase):
                       {"factor_id": self.A["factor_id"], "code": totp(self.A["factor_secret"])})
         self.assertEqual(r.status, 200, r.body)
 
+    def test_anonymous_invocation_does_not_leak(self):
+        # tenant_ctx_opt routes pass callers without a token to the handler
+        # (core.h), which serves them public functions only; A's function
+        # is private, so naming it anonymously (A by header, query or slug,
+        # or B's slug) answers 401 missing_token (or 404) with none of A's
+        # data, and A reads back the same. Public functions: test_functions.
+        a, b = self.A, self.B
+        routes = [(m, p) for m, p, _, k, _ in self.routes if k == "tenant_ctx_opt"]
+        self.assertTrue(routes)
+        before = self.snapshot(a, self.a_owner)
+        for method, route in routes:
+            values, bad = self.map_params(route, "tenant_ctx_opt", a, a)
+            self.assertEqual(bad, [], route)
+            path = fill(route, values)
+            body = build_body(self.doc, method, route, self.vals(a, self.b_owner))
+            for variant, url, h in (("X-Tenant-Id: A", path, {"X-Tenant-Id": a["id"]}),
+                                    ("?tenant_id=A", path + "?tenant_id=" + a["id"], {}),
+                                    ("?tenant=A's slug", path + "?tenant=" + a["slug"], {}),
+                                    ("?tenant=B's slug", path + "?tenant=" + b["slug"], {})):
+                with self.subTest(method=method, path=route, variant=variant):
+                    r = self.call({}, method, url, body, h)
+                    self.assertIn(r.status, (401, 404), r.body)
+                    p = assert_problem(self, r, r.status)
+                    self.assertTrue(p["code"] == "missing_token"
+                                    or p["code"].endswith("not_found"), p)
+                    for what, s in self.secrets.items():
+                        self.assertNotIn(s, r.body, "%s in the answer" % what)
+        self.assert_snapshot(before, self.snapshot(a, self.a_owner), "an anonymous caller")
+
     def test_generated_requests_succeed_for_the_rightful_caller(self):
         # The control: every A-targeted request, made by the owner of a
         # fresh tenant with that tenant's ids and the same kind of body (the
@@ -583,7 +659,7 @@ class TenantIsolation(unittest.TestCase):
                 who = self.admin if kind == "platform_admin" else owner
                 r = self.call(who["h"], c.method, fill(c.route, values),
                               build_body(self.doc, c.method, c.route, self.vals(w, self.outsider)),
-                              {"X-Tenant-Id": w["id"]} if kind == "tenant_ctx" else None)
+                              {"X-Tenant-Id": w["id"]} if kind in CTX_KINDS else None)
                 self.assertTrue(200 <= r.status < 300,
                                 "the generated request fails for its rightful caller, so "
                                 "its 404 for tenant B would prove nothing: fix build_body "
@@ -597,16 +673,18 @@ class TenantIsolation(unittest.TestCase):
         c = self.C
         out = []
         for method, path, _m, kind, perm in self.routes:
-            if kind not in ("tenant", "tenant_ctx") or perm in (None, "none") or perm in held:
+            if kind not in ("tenant",) + CTX_KINDS or perm in (None, "none") or perm in held:
                 continue
             values = {"id": c["id"]}
             for p in PARAM_RE.findall(path):
                 if p in TENANT_OBJECTS:
                     values[p] = c[TENANT_OBJECTS[p]]
-                elif p == "id" and kind == "tenant_ctx":
+                elif p == "id" and kind in CTX_KINDS:
                     for k, v in CTX_OBJECTS.items():
                         if path.startswith(k):
                             values[p] = c[v]
+                elif kind in CTX_KINDS and ctx_name(path, p):
+                    values[p] = c[ctx_name(path, p)]
             if set(PARAM_RE.findall(path)) - set(values):
                 continue  # reported by test_every_path_parameter_is_mapped
             out.append((method, path, perm, fill(path, values),
@@ -626,6 +704,8 @@ class TenantIsolation(unittest.TestCase):
         self.assert_snapshot(before, self.snapshot(self.C, self.c_owner), "a " + role)
 
     def test_viewer_cannot_write(self):
+        # (invoking a function, tenant_ctx_opt, takes any method with
+        # functions.read: it is no write)
         writes = {(m, p) for m, p, _, k, _ in self.routes
                   if m != "GET" and k in ("tenant", "tenant_ctx")}
         self.assertTrue({(m, p) for m, p in FLOOR if m != "GET" and tenant_path(p)} <= writes)
