@@ -20,6 +20,7 @@ static const struct {
 	{ "mail", cmd_mail, "send a test message through the SMTP relay" },
 	{ "admin", cmd_admin, "create a platform administrator" },
 	{ "keys", cmd_keys, "list or rotate the token signing keys" },
+	{ "plugin", cmd_plugin, "make, sign and check plugin bundles" },
 	{ "openapi", cmd_openapi,
 	    "print the OpenAPI document or the route table" },
 	{ "version", cmd_version, "print the version and build information" },
