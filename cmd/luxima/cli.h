@@ -64,6 +64,7 @@ int cmd_admin(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
 int cmd_mail(int argc, char **argv);
 int cmd_plugin(int argc, char **argv);
+int cmd_fn(int argc, char **argv);
 
 /* The SMTP relay settings from the environment or the config file
  * (cmd_mail.c); the password is copied into pwbuf. */

@@ -21,6 +21,7 @@ static const struct {
 	{ "admin", cmd_admin, "create a platform administrator" },
 	{ "keys", cmd_keys, "list or rotate the token signing keys" },
 	{ "plugin", cmd_plugin, "make, sign and check plugin bundles" },
+	{ "fn", cmd_fn, "deploy, invoke and read the log of edge functions" },
 	{ "openapi", cmd_openapi,
 	    "print the OpenAPI document or the route table" },
 	{ "version", cmd_version, "print the version and build information" },

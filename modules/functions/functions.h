@@ -75,13 +75,47 @@ struct functions_invocation {
 	char actor[48];
 };
 
-/* --- rules (functions_http.c) --- */
-
-/* The running server (background runs need it), or NULL when stopped. */
-struct lx_server *functions_server(void);
+/* --- rules (functions.c) --- */
 
 /* 1 if name is a function name: [a-z][a-z0-9_-]{0,63}, not "v1". */
 int functions_name_ok(const char *name);
+/* A random UUIDv4 into out. */
+void functions_uuid(char out[FUNCTIONS_ID_SIZE]);
+/* The audit detail {"name", "version"?, "public"?} (lx_malloc'd);
+ * version NULL and public -1 leave them out. */
+char *functions_detail(const char *name, const char *version, int public);
+
+/* What a deploy names. */
+struct functions_deploy {
+	struct lx_server *srv; /* for the plan's quota; NULL: none (CLI) */
+	const char *tenant_id;
+	const char *actor; /* audit actor and created_by */
+	const char *request_id; /* or NULL */
+	const char *address; /* or NULL */
+	const char *name;
+	const char *version;
+	const char *source; /* NUL-terminated Lua text */
+	int public; /* 1, 0, or -1: keep (new functions: private) */
+};
+/*
+ * Deploys in->source as version in->version of the function in->name of
+ * the tenant bound to c's context (through the policy views, which must
+ * allow functions.write): the source must compile in the sandbox (400
+ * syntax_error "line N: ..."); a new name needs room in the plan
+ * (403 quota_exceeded); an existing function's new version must be above
+ * every stored one (409 version_exists, version_not_newer,
+ * too_many_versions). One transaction with its audit record
+ * (function.deploy). Fills f (the function afterwards), v (the version,
+ * source NULL) and *created (1: a new function). 0, or -1 with err.
+ */
+int functions_deploy(struct lx_conn *c, const struct functions_deploy *in,
+    struct functions_fn *f, struct functions_version *v, int *created,
+    struct lx_err *err);
+
+/* --- routes (functions_http.c) --- */
+
+/* The running server (background runs need it), or NULL when stopped. */
+struct lx_server *functions_server(void);
 
 /* --- statements (functions_store.c); request code, policy views --- */
 
@@ -138,6 +172,9 @@ int functions_store_target(struct lx_conn *c, const char *tenant_id,
  * err (404 "not_found"). */
 int functions_store_tenant_by_slug(struct lx_conn *c, const char *slug,
     char id[FUNCTIONS_ID_SIZE], struct lx_err *err);
+/* As functions_store_tenant_by_slug for a slug or a tenant id (CLI). */
+int functions_store_tenant(struct lx_conn *c, const char *ref,
+    char id[FUNCTIONS_ID_SIZE], struct lx_err *err);
 
 /* Secrets, through p_function_secrets. */
 struct functions_secret {
@@ -164,7 +201,8 @@ const char *functions_setting(const char *key);
 
 /* Reads the limits (functions.memory_mb, functions.instructions,
  * functions.timeout_ms) and the http.fetch allow-list
- * (functions.http_allow) from srv's config. */
+ * (functions.http_allow) from the environment and srv's config (srv NULL:
+ * the environment only, for the CLI). */
 int functions_pool_init(struct lx_server *srv, struct lx_err *err);
 /* The calling thread's sandboxed state, made on first use and freed when
  * the thread exits. */
@@ -177,6 +215,25 @@ int functions_http_allowed(const char *host, int port);
 /* ANY /functions/v1/{name}. */
 int functions_invoke(
     struct lx_req *req, struct lx_resp *resp, struct lx_err *err);
+/* A local invocation (`luxima fn invoke`). */
+struct functions_local {
+	const char *tenant_id;
+	const char *name;
+	const char *actor; /* invocation log actor ("cli") */
+	const char *method; /* "GET", "POST", ... */
+	const char *query; /* raw query string, or NULL */
+	const char *body; /* body text, or NULL */
+	int body_is_json; /* 1: body is valid JSON (req.json) */
+};
+/*
+ * Runs the tenant's function in->name once on c (its context bound to the
+ * tenant by the caller) in this thread's sandbox, without the plan's
+ * meter, and queues its invocation record. Fills *out (release with
+ * edge_result_cleanup) and returns 0, or -1 with err (404 not_found, the
+ * call's error).
+ */
+int functions_call(struct lx_conn *c, const struct functions_local *in,
+    struct edge_result *out, struct lx_err *err);
 /* The "functions.background" job: runs a function for jobs.enqueue. */
 int functions_job_run(
     struct lx_conn *c, const char *payload_json, struct lx_err *err);

@@ -13,14 +13,13 @@
 #include <string.h>
 
 #include <cJSON.h>
-#include <sodium.h>
 
 #include "functions.h"
 #include "jobs.h"
 #include "plugins.h"
 #include "tenants.h"
 
-#define VERSIONS_MAX 1000 /* versions kept per function */
+#define VERSIONS_MAX 1000 /* versions read for a rollback */
 #define SECRETS_MAX 100 /* secrets per tenant */
 
 static struct lx_server *module_srv; /* for background runs */
@@ -31,37 +30,11 @@ functions_server(void)
 	return (module_srv);
 }
 
-int
-functions_name_ok(const char *name)
-{
-	size_t n = name != NULL ? strlen(name) : 0;
-
-	return (n >= 1 && n <= FUNCTIONS_NAME_MAX && name[0] >= 'a'
-	    && name[0] <= 'z'
-	    && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n
-	    && strcmp(name, "v1") != 0);
-}
-
 static int
 fail_tx(const struct lx_req *req)
 {
 	lx_conn_rollback(req->db);
 	return (-1);
-}
-
-static void
-uuid(char out[FUNCTIONS_ID_SIZE])
-{
-	unsigned char b[16];
-
-	randombytes_buf(b, sizeof(b));
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	snprintf(out, FUNCTIONS_ID_SIZE,
-	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x"
-	    "%02x",
-	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10],
-	    b[11], b[12], b[13], b[14], b[15]);
 }
 
 /* --- query parameters --- */
@@ -182,26 +155,6 @@ version_json(struct lx_buf *b, const struct functions_version *v, int active)
 	lx_buf_adds(b, "}");
 }
 
-/* Audit detail: the function's name and version. */
-static char *
-detail(const char *name, const char *version, int public)
-{
-	struct lx_buf b;
-
-	lx_buf_init(&b);
-	lx_buf_adds(&b, "{\"name\":");
-	lx_buf_add_json_str(&b, name);
-	if (version != NULL) {
-		lx_buf_adds(&b, ",\"version\":");
-		lx_buf_add_json_str(&b, version);
-	}
-	if (public >= 0)
-		lx_buf_adds(
-		    &b, public ? ",\"public\":true" : ",\"public\":false");
-	lx_buf_adds(&b, "}");
-	return (lx_buf_take(&b));
-}
-
 /* --- functions --- */
 
 static int
@@ -237,156 +190,39 @@ h_list(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	return (0);
 }
 
-/* 409 unless version is above every stored version of fn_id. */
-static int
-version_newer(struct lx_conn *c, const char *fn_id, const char *version,
-    struct lx_err *err)
-{
-	struct functions_version *rows;
-	int i, n, ret = -1;
-
-	rows = lx_calloc(VERSIONS_MAX, sizeof(*rows));
-	if (functions_store_versions(c, fn_id, rows, VERSIONS_MAX, &n, err)
-	    == -1)
-		goto out;
-	if (n >= VERSIONS_MAX) {
-		lx_err_set(err, 409, "too_many_versions",
-		    "a function keeps at most %d versions; delete it and "
-		    "deploy again",
-		    VERSIONS_MAX);
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		if (plugins_semver_cmp(version, rows[i].version) == 0) {
-			lx_err_set(err, 409, "version_exists",
-			    "version %s is deployed already (versions are "
-			    "immutable; deploy a higher one)",
-			    rows[i].version);
-			goto out;
-		}
-		if (plugins_semver_cmp(version, rows[i].version) < 0) {
-			lx_err_set(err, 409, "version_not_newer",
-			    "version %s is not above %s; to serve an earlier "
-			    "version, roll back to it",
-			    version, rows[i].version);
-			goto out;
-		}
-	}
-	ret = 0;
-out:
-	lx_free(rows);
-	return (ret);
-}
-
-/* The deploy's checks before any write: name, version, source compiles. */
-static int
-deploy_check(const char *name, const char *version, const char *source,
-    size_t len, struct lx_err *err)
-{
-	struct edge_chunk *chunk;
-	char key[96];
-
-	if (!functions_name_ok(name))
-		return (lx_err_set(err, 422, "invalid_name",
-		    "name must be 1 to %d of a-z, 0-9, '_' and '-', starting "
-		    "with a letter (and not \"v1\")",
-		    FUNCTIONS_NAME_MAX));
-	if (plugins_semver_parse(version, NULL) == -1)
-		return (lx_err_set(err, 422, "invalid_version",
-		    "version must be a semantic version (1.2.3, "
-		    "1.0.0-beta.1)"));
-	if (memchr(source, '\0', len) != NULL)
-		return (lx_err_set(
-		    err, 422, "invalid_source", "source must be Lua text"));
-	snprintf(key, sizeof(key), "deploy:%s", name);
-	return (edge_compile(
-	    functions_pool_state(), key, source, len, &chunk, err));
-}
-
 static int
 h_deploy(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 {
-	const char *name = lx_req_body_str(req, "name");
-	const char *version = lx_req_body_str(req, "version");
-	const char *source = lx_req_body_str(req, "source");
 	const cJSON *pub = cJSON_GetObjectItem(req->body, "public");
-	unsigned char h[crypto_hash_sha256_BYTES];
+	struct functions_deploy in;
 	struct functions_version v;
 	struct functions_fn f;
 	struct lx_buf b;
-	char *d = NULL;
-	int created = 0, ret = -1;
+	int created;
 
-	memset(&v, 0, sizeof(v));
+	if (no_args(req, err) == -1)
+		return (-1);
+	memset(&in, 0, sizeof(in));
+	in.srv = req->srv;
+	in.tenant_id = req->tenant.id;
+	in.actor = req->ident.actor;
+	in.request_id = req->request_id;
+	in.address = req->remote_addr;
+	in.name = lx_req_body_str(req, "name");
+	in.version = lx_req_body_str(req, "version");
+	in.source = lx_req_body_str(req, "source");
+	in.public = cJSON_IsBool(pub) ? cJSON_IsTrue(pub) : -1;
+	if (functions_deploy(req->db, &in, &f, &v, &created, err) == -1)
+		return (-1);
 	lx_buf_init(&b);
-	if (no_args(req, err) == -1
-	    || deploy_check(name, version, source, strlen(source), err) == -1)
-		goto out;
-	uuid(v.id);
-	snprintf(v.version, sizeof(v.version), "%s", version);
-	v.source = (char *)source;
-	v.size = (int64_t)strlen(source);
-	crypto_hash_sha256(h, (const unsigned char *)source, (size_t)v.size);
-	sodium_bin2hex(v.sha256, sizeof(v.sha256), h, sizeof(h));
-	snprintf(v.created_by, sizeof(v.created_by), "%s", req->ident.actor);
-	v.created_at = lx_now_ms();
-	if (lx_conn_begin(req->db, err) == -1)
-		goto out;
-	if (functions_store_get(req->db, name, &f, err) == -1) {
-		if (err->status != 404
-		    || tenants_quota_room(
-		           req->srv, req->db, req->tenant.id, "functions", err)
-		        == -1) {
-			ret = fail_tx(req);
-			goto out;
-		}
-		memset(&f, 0, sizeof(f));
-		uuid(f.id);
-		snprintf(
-		    f.tenant_id, sizeof(f.tenant_id), "%s", req->tenant.id);
-		snprintf(f.name, sizeof(f.name), "%s", name);
-		snprintf(
-		    f.created_by, sizeof(f.created_by), "%s", req->ident.actor);
-		f.created_at = v.created_at;
-		snprintf(
-		    f.active_version, sizeof(f.active_version), "%s", version);
-		f.public = cJSON_IsTrue(pub);
-		created = 1;
-		if (functions_store_insert(req->db, &f, err) == -1) {
-			ret = fail_tx(req);
-			goto out;
-		}
-	} else if (version_newer(req->db, f.id, version, err) == -1) {
-		ret = fail_tx(req);
-		goto out;
-	}
-	snprintf(f.active_version, sizeof(f.active_version), "%s", version);
-	if (cJSON_IsBool(pub))
-		f.public = cJSON_IsTrue(pub);
-	f.updated_at = v.created_at;
-	d = detail(name, version, f.public);
-	if (functions_store_version_insert(
-	        req->db, req->tenant.id, f.id, &v, err)
-	        == -1
-	    || functions_store_update(req->db, &f, err) == -1
-	    || tenants_http_audit(req, "function.deploy", f.id, d, err) == -1
-	    || lx_conn_commit(req->db, err) == -1) {
-		ret = fail_tx(req);
-		goto out;
-	}
-	f.nversions++;
 	lx_buf_adds(&b, "{\"function\":");
 	fn_json(&b, &f);
 	lx_buf_adds(&b, ",\"version\":");
-	v.source = NULL;
 	version_json(&b, &v, 1);
 	lx_buf_adds(&b, "}");
 	lx_resp_json(resp, created ? 201 : 200, b.data);
-	ret = 0;
-out:
-	lx_free(d);
 	lx_buf_cleanup(&b);
-	return (ret);
+	return (0);
 }
 
 static const char sql_source[] =
@@ -443,7 +279,7 @@ h_patch(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	if (cJSON_IsBool(pub)) {
 		f.public = cJSON_IsTrue(pub);
 		f.updated_at = lx_now_ms();
-		d = detail(f.name, NULL, f.public);
+		d = functions_detail(f.name, NULL, f.public);
 		if (functions_store_update(req->db, &f, err) == -1
 		    || tenants_http_audit(req, "function.update", f.id, d, err)
 		        == -1)
@@ -473,7 +309,7 @@ h_delete(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	if (functions_store_get(req->db, lx_req_param(req, "name"), &f, err)
 	    == -1)
 		goto fail;
-	d = detail(f.name, f.active_version, -1);
+	d = functions_detail(f.name, f.active_version, -1);
 	if (functions_store_delete(req->db, req->tenant.id, f.id, f.name, err)
 	        == -1
 	    || tenants_http_audit(req, "function.delete", f.id, d, err) == -1
@@ -581,7 +417,7 @@ h_rollback(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	        == -1
 	    || rollback_target(req->db, &f, want, to, sizeof(to), err) == -1)
 		goto fail;
-	d = detail(f.name, to, -1);
+	d = functions_detail(f.name, to, -1);
 	snprintf(f.active_version, sizeof(f.active_version), "%s", to);
 	f.updated_at = lx_now_ms();
 	if (functions_store_update(req->db, &f, err) == -1
@@ -741,7 +577,7 @@ h_secret_set(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	}
 	if (lx_conn_begin(req->db, err) == -1)
 		goto out;
-	d = detail(name, NULL, -1);
+	d = functions_detail(name, NULL, -1);
 	if (functions_store_secret_set(
 	        req->db, req->tenant.id, name, value, &created, err)
 	    == -1)

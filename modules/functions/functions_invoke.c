@@ -207,9 +207,10 @@ run(struct invocation *iv, struct lx_err *err)
 	int64_t t0, mem0;
 	int ret = -1;
 
-	if (lx_server_meter(
-	        iv->srv, iv->c, iv->tenant_id, "function_invocations", err)
-	    == -1)
+	if (iv->srv != NULL
+	    && lx_server_meter(
+	           iv->srv, iv->c, iv->tenant_id, "function_invocations", err)
+	        == -1)
 		return (-1);
 	s = functions_pool_state();
 	if (chunk_of(iv, s, &chunk, err) == -1)
@@ -365,6 +366,56 @@ functions_invoke(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 		goto out;
 	functions_respond(&iv.res, resp);
 	ret = 0;
+out:
+	invocation_cleanup(&iv);
+	return (ret);
+}
+
+/* --- local runs (luxima fn invoke) --- */
+
+int
+functions_call(struct lx_conn *c, const struct functions_local *in,
+    struct edge_result *out, struct lx_err *err)
+{
+	struct invocation iv;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	memset(&iv, 0, sizeof(iv));
+	lx_buf_init(&iv.req);
+	lx_buf_init(&iv.log);
+	iv.c = c;
+	iv.tenant_id = in->tenant_id;
+	iv.name = in->name;
+	iv.actor = in->actor;
+	if (!functions_name_ok(in->name)) {
+		lx_err_set(err, 404, "not_found", "no such function");
+		goto out;
+	}
+	if (functions_store_target(c, iv.tenant_id, iv.name, 0, &iv.t, err)
+	    == -1)
+		goto out;
+	lx_buf_adds(&iv.req, "{\"method\":");
+	lx_buf_add_json_str(&iv.req, in->method);
+	lx_buf_adds(&iv.req, ",\"path\":\"/functions/v1/");
+	lx_buf_adds(&iv.req, in->name);
+	lx_buf_adds(&iv.req, "\",\"query\":");
+	lx_buf_add_json_str(&iv.req, in->query != NULL ? in->query : "");
+	lx_buf_adds(&iv.req, ",\"params\":");
+	functions_params_json(&iv.req, in->query);
+	lx_buf_adds(&iv.req, ",\"headers\":{}");
+	if (in->body != NULL) {
+		lx_buf_adds(&iv.req, ",\"body\":");
+		lx_buf_add_json_str(&iv.req, in->body);
+		if (in->body_is_json) {
+			lx_buf_adds(&iv.req, ",\"json\":");
+			lx_buf_adds(&iv.req, in->body);
+		}
+	}
+	if ((ret = run(&iv, err)) == 0) {
+		*out = iv.res;
+		memset(&iv.res, 0, sizeof(iv.res));
+	}
 out:
 	invocation_cleanup(&iv);
 	return (ret);

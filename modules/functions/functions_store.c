@@ -378,9 +378,12 @@ out:
 
 static const char sql_slug[] =
     "SELECT id FROM tenants WHERE slug = ?1 AND status = 'active'";
+static const char sql_slug_or_id[] =
+    "SELECT id FROM tenants WHERE (slug = ?1 OR id = ?1) AND status = "
+    "'active'";
 
-int
-functions_store_tenant_by_slug(struct lx_conn *c, const char *slug,
+static int
+tenant_lookup(struct lx_conn *c, const char *sql, const char *slug,
     char id[FUNCTIONS_ID_SIZE], struct lx_err *err)
 {
 	sqlite3_stmt *st;
@@ -388,7 +391,7 @@ functions_store_tenant_by_slug(struct lx_conn *c, const char *slug,
 
 	id[0] = '\0';
 	lx_conn_system_begin(c);
-	if ((st = lx_conn_stmt(c, sql_slug, err)) == NULL)
+	if ((st = lx_conn_stmt(c, sql, err)) == NULL)
 		goto out;
 	sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
@@ -403,6 +406,20 @@ functions_store_tenant_by_slug(struct lx_conn *c, const char *slug,
 out:
 	lx_conn_system_end(c);
 	return (ret);
+}
+
+int
+functions_store_tenant_by_slug(struct lx_conn *c, const char *slug,
+    char id[FUNCTIONS_ID_SIZE], struct lx_err *err)
+{
+	return (tenant_lookup(c, sql_slug, slug, id, err));
+}
+
+int
+functions_store_tenant(struct lx_conn *c, const char *ref,
+    char id[FUNCTIONS_ID_SIZE], struct lx_err *err)
+{
+	return (tenant_lookup(c, sql_slug_or_id, ref, id, err));
 }
 
 /* --- secrets --- */

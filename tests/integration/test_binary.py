@@ -18,7 +18,8 @@ LIBC_OBJECTS = re.compile(
     r"^(linux-vdso\.so\.1|/lib64/ld-linux-x86-64\.so\.2|ld-linux[-\w.]*\.so\.\d+|"
     r"lib(c|m|pthread|dl|rt|resolv|util)\.so\.\d+)$")
 SANITIZED = os.environ.get("LUXIMA_SANITIZE", "OFF").upper() in ("ON", "1", "TRUE", "YES")
-COMMANDS = ["serve", "migrate", "seed", "jobs", "audit", "openapi", "version", "mail", "admin", "keys"]
+COMMANDS = ["serve", "migrate", "seed", "jobs", "audit", "openapi", "version", "mail", "admin", "keys",
+            "billing", "plugin", "fn"]
 
 
 class Binary(unittest.TestCase):

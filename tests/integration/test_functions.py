@@ -14,7 +14,7 @@ import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Luxima, assert_problem, main, run_cli  # noqa: E402
+from harness import Luxima, assert_problem, main, new_data_dir, run_cli  # noqa: E402
 
 PW = "a long enough passphrase"
 
@@ -455,6 +455,44 @@ end""")
         self.assertFalse(os.path.exists("/tmp/pwned"))
         # B's data is as it was.
         self.assertEqual(self.call(b, "GET", "/secrets").json()["secrets"][0]["name"], "B_ONLY")
+
+    # --- the CLI -------------------------------------------------------------
+
+    def test_cli(self):
+        t = self.tenant()
+        src = os.path.join(new_data_dir("fncli"), "hello.lua")
+        with open(src, "w") as f:
+            f.write('return function(req) log.info("cli", req.method) return {json = '
+                    '{who = req.params.who, n = req.json and req.json.n}} end')
+        d = self.lx.data
+        r = run_cli(["fn", "deploy", "--tenant", t["slug"], "--name", "hello", "--version",
+                     "1.0.0", "--public", src], data=d)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("created hello version 1.0.0", r.stdout)
+        r = run_cli(["fn", "deploy", "--tenant", t["id"], "--name", "hello", "--version",
+                     "1.0.0", src], data=d)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("version_exists", r.stderr)
+        r = run_cli(["fn", "invoke", "--tenant", t["slug"], "hello", "--method", "POST",
+                     "--query", "who=cli", "--body", '{"n": 3}'], data=d)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(r.stdout.startswith("200\n"), r.stdout)
+        self.assertEqual(json.loads(r.stdout.split("\n\n", 1)[1]), {"who": "cli", "n": 3})
+        # The server serves what the CLI deployed, public as asked.
+        r = self.lx.get("/functions/v1/hello?tenant=%s&who=web" % t["slug"])
+        self.assertEqual(r.json(), {"who": "web"})
+        r = run_cli(["fn", "logs", "--tenant", t["slug"], "hello"], data=d)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('"msg":"cli POST"', r.stdout)
+        r = run_cli(["fn", "list", "--tenant", t["slug"]], data=d)
+        self.assertRegex(r.stdout, r"hello\s+1\.0\.0\s+yes")
+        r = run_cli(["fn", "invoke", "--tenant", t["slug"], "nope"], data=d)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("not_found", r.stderr)
+        r = run_cli(["fn", "list", "--tenant", "no-such-tenant"], data=d)
+        self.assertEqual(r.returncode, 1)
+        r = self.lx.get("/tenants/%s/audit-logs?action=function.deploy" % t["id"], headers=t["h"])
+        self.assertEqual([a["actor"] for a in r.json()["audit_logs"]], ["cli"])
 
     # --- quotas --------------------------------------------------------------
 
