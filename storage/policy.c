@@ -530,6 +530,10 @@ struct lx_policy_state {
 	int system; /* depth of lx_conn_system_begin/_end */
 	int64_t changes; /* rows written through the policy views */
 	char prefix[24]; /* "lxp_<16 random hex>_": inner view names */
+	char cache_role[32]; /* the role whose permissions are cached */
+	char **cache_perms; /* its permission names */
+	int ncache;
+	int64_t cache_at; /* lx_mono_ns() when read; 0: nothing cached */
 };
 
 static void
@@ -551,12 +555,26 @@ state_reset(struct lx_policy_state *p)
 	p->changes = 0;
 }
 
+static void
+cache_reset(struct lx_policy_state *p)
+{
+	int i;
+
+	for (i = 0; i < p->ncache; i++)
+		lx_free(p->cache_perms[i]);
+	lx_free(p->cache_perms);
+	p->cache_perms = NULL;
+	p->ncache = 0;
+	p->cache_at = 0;
+}
+
 void
 lx_policy_state_free(struct lx_policy_state *p)
 {
 	if (p == NULL)
 		return;
 	state_reset(p);
+	cache_reset(p);
 	lx_free(p);
 }
 
@@ -934,27 +952,62 @@ static const char sql_role_perms[] =
     "JOIN roles r ON r.id = rp.role_id "
     "JOIN permissions p ON p.id = rp.permission_id WHERE r.name = ?1";
 
-/* Fills p's permissions from the role_permissions of role. */
+/* How long a connection trusts the permissions it read for a role. Roles
+ * and their permissions come from the seeds, never from the API, so a
+ * change reaches a connection within this much. */
+#define ROLE_CACHE_NS ((int64_t)5000000000)
+
+/* Fills p's permissions from the role_permissions of role, read once per
+ * ROLE_CACHE_NS per connection (the role of the last request). */
 static int
 perms_of_role(struct lx_conn *c, struct lx_policy_state *p, const char *role,
     struct lx_err *err)
 {
 	sqlite3_stmt *st;
-	int rc;
+	int64_t now = lx_mono_ns();
+	int i, rc;
 
-	if ((st = lx_conn_stmt(c, sql_role_perms, err)) == NULL)
-		return (-1);
-	sqlite3_bind_text(st, 1, role, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		p->perms = lx_realloc(
-		    p->perms, sizeof(*p->perms) * (size_t)(p->nperms + 1));
-		p->perms[p->nperms++] =
-		    lx_strdup((const char *)sqlite3_column_text(st, 0));
+	if (p->cache_at == 0 || now - p->cache_at > ROLE_CACHE_NS
+	    || strcmp(p->cache_role, role) != 0) {
+		cache_reset(p);
+		if ((st = lx_conn_stmt(c, sql_role_perms, err)) == NULL)
+			return (-1);
+		sqlite3_bind_text(st, 1, role, -1, SQLITE_STATIC);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			p->cache_perms = lx_realloc(p->cache_perms,
+			    sizeof(char *) * (size_t)(p->ncache + 1));
+			p->cache_perms[p->ncache++] =
+			    lx_strdup((const char *)sqlite3_column_text(st, 0));
+		}
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (rc != SQLITE_DONE) {
+			cache_reset(p);
+			return (lx_conn_error(c, rc, "role permissions", err));
+		}
+		snprintf(p->cache_role, sizeof(p->cache_role), "%s", role);
+		p->cache_at = now;
 	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE)
-		return (lx_conn_error(c, rc, "role permissions", err));
+	p->perms =
+	    lx_calloc(p->ncache > 0 ? (size_t)p->ncache : 1, sizeof(*p->perms));
+	for (i = 0; i < p->ncache; i++)
+		p->perms[p->nperms++] = lx_strdup(p->cache_perms[i]);
+	return (0);
+}
+
+int
+lx_conn_has_perm(struct lx_conn *c, const char *perm)
+{
+	const struct lx_policy_state *p = c->pol;
+	int i;
+
+	if (p == NULL || !p->active)
+		return (0);
+	if (p->admin)
+		return (1);
+	for (i = 0; i < p->nperms; i++)
+		if (strcmp(p->perms[i], perm) == 0)
+			return (1);
 	return (0);
 }
 

@@ -160,6 +160,9 @@ struct lx_db_ctx {
  */
 int lx_conn_set_context(
     struct lx_conn *c, const struct lx_db_ctx *ctx, struct lx_err *err);
+/* 1 if c's bound context is a platform admin's or holds the permission
+ * perm ("members.write"), else 0 (also with no context). */
+int lx_conn_has_perm(struct lx_conn *c, const char *perm);
 /* Unbinds c's context and removes the authorizer (system code again). */
 void lx_conn_clear_context(struct lx_conn *c);
 /* 1 if c carries a request context. */

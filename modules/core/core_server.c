@@ -75,6 +75,7 @@ struct lx_server {
 	} renderers[MAX_RENDERERS]; /* failures not sent as problems */
 	int nrenderers;
 	const char *(*conf)(const char *key); /* config-file lookup, or NULL */
+	char *data_dir; /* cfg->data_dir, copied; or NULL */
 	char url[256];
 };
 
@@ -123,6 +124,12 @@ const char *
 lx_server_conf(const struct lx_server *srv, const char *key)
 {
 	return (srv->conf != NULL ? srv->conf(key) : NULL);
+}
+
+const char *
+lx_server_data_dir(const struct lx_server *srv)
+{
+	return (srv->data_dir);
 }
 
 void
@@ -680,11 +687,6 @@ static const char sql_tenant_member[] =
     "SELECT t.status, (SELECT m.role FROM memberships m "
     "WHERE m.tenant_id = t.id AND m.user_id = ?2) FROM tenants t "
     "WHERE t.id = ?1";
-static const char sql_role_has[] =
-    "SELECT count(*) FROM role_permissions rp "
-    "JOIN roles r ON r.id = rp.role_id "
-    "JOIN permissions p ON p.id = rp.permission_id "
-    "WHERE r.name = ?1 AND p.name = ?2";
 
 /*
  * A service key in the tenant id: its own tenant only (another tenant's
@@ -739,7 +741,7 @@ check_tenant(const struct lx_route *rt, struct lx_req *req, struct lx_conn *c,
 	sqlite3_stmt *st;
 	const char *id, *perm, *status, *role;
 	char picked[40];
-	int rc, found = 0, has = 0;
+	int rc, found = 0;
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.user_id = req->ident.user_id;
@@ -789,26 +791,16 @@ check_tenant(const struct lx_route *rt, struct lx_req *req, struct lx_conn *c,
 		memset(&req->tenant, 0, sizeof(req->tenant));
 		return (lx_err_set(err, 404, "not_found", "no such tenant"));
 	}
-	if (req->tenant.role[0] != '\0') {
-		if ((st = lx_conn_stmt(c, sql_role_has, err)) == NULL)
-			return (-1);
-		sqlite3_bind_text(st, 1, req->tenant.role, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, perm, -1, SQLITE_STATIC);
-		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			has = sqlite3_column_int(st, 0) > 0;
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		if (rc != SQLITE_ROW)
-			return (lx_conn_error(c, rc, "role permission", err));
-	}
-	if (!has && !req->ident.platform_admin)
-		return (lx_err_set(err, 403, "forbidden",
-		    "this needs the permission %s in the tenant", perm));
 	snprintf(req->tenant.id, sizeof(req->tenant.id), "%s", id);
 	req->tenant.platform_admin = req->ident.platform_admin;
 	ctx.tenant_id = req->tenant.id;
 	ctx.role = req->tenant.role[0] != '\0' ? req->tenant.role : NULL;
-	return (lx_conn_set_context(c, &ctx, err));
+	if (lx_conn_set_context(c, &ctx, err) == -1)
+		return (-1);
+	if (!lx_conn_has_perm(c, perm))
+		return (lx_err_set(err, 403, "forbidden",
+		    "this needs the permission %s in the tenant", perm));
+	return (0);
 }
 
 /* Ends a request's use of its connection: a transaction a handler left
@@ -1226,6 +1218,7 @@ server_free(struct lx_server *srv)
 	lx_metrics_free(srv->metrics);
 	for (i = 0; i < srv->norigins; i++)
 		lx_free(srv->origins[i]);
+	lx_free(srv->data_dir);
 	lx_free(srv);
 }
 
@@ -1288,6 +1281,8 @@ lx_server_start(const struct lx_server_config *cfg, struct lx_db *db,
 	srv->request_timeout_ms =
 	    cfg->request_timeout_ms > 0 ? cfg->request_timeout_ms : 30000;
 	srv->conf = cfg->conf;
+	srv->data_dir =
+	    cfg->data_dir != NULL ? lx_strdup(cfg->data_dir) : NULL;
 	parse_origins(srv, cfg->cors_origins);
 	if (modules_init(srv, err) == -1)
 		goto out;
