@@ -36,9 +36,10 @@
  * Thread use: a state and the chunks it returned belong to one thread at a
  * time; different states may be used concurrently by different threads.
  *
- * Known gap: limits are checked between VM instructions (and in the
- * allocator), so one pathological Lua pattern in string.find/match/gsub/
- * gmatch runs in C until it ends; a step-limited matcher is still to do.
+ * Limits are checked between VM instructions (the hook), in the allocator,
+ * and inside the C loops a script can make long: the pattern matcher of
+ * string.find/match/gmatch/gsub (edge_pattern.c), table.move, the JSON
+ * codec, all charging their work to the instruction budget.
  */
 #ifndef EDGE_H
 #define EDGE_H

@@ -11,8 +11,9 @@
  * globals, (b) read-only proxies of the library tables and (c) C
  * functions. The real library tables, the string metatable and the
  * registry are unreachable, so nothing written by one call is seen by the
- * next. Known gap: limits are checked between VM instructions, so a single
- * C library call (a pathological string.find pattern) is not interrupted.
+ * next. Limits are checked between VM instructions and charged by the C
+ * loops a script can make long (edge_charge: the pattern matcher of
+ * edge_pattern.c, table.move, the JSON codec of edge_lua.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
