@@ -8,7 +8,9 @@
 #include "auth.h"
 #include "billing.h"
 #include "core.h"
+#include "functions.h"
 #include "mail.h"
+#include "plugins.h"
 #include "tenants.h"
 #include "webhooks.h"
 
@@ -20,5 +22,7 @@ const struct lx_module *const lx_modules[] = {
 	&tenants_module,
 	&webhooks_module, /* after tenants: tenant-context routes */
 	&billing_module,
+	&functions_module, /* after billing: quotas and the meter */
+	&plugins_module, /* after functions: its sandbox pool */
 	NULL,
 };

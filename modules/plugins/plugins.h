@@ -514,7 +514,8 @@ int plugins_store_bundle(struct lx_conn *c, const char *id, char **data,
 void plugins_versions_cleanup(struct plugins_version *rows, int n);
 
 /* Installations, through p_plugin_installations. */
-/* The context tenant's installation of plugin_id; 404 "not_installed". */
+/* The context tenant's installation of plugin_id; 404
+ * "installation_not_found". */
 int plugins_store_inst_get(struct lx_conn *c, const char *plugin_id,
     struct plugins_installation *out, struct lx_err *err);
 /* The context tenant's installations whose plugin is named after after,
@@ -541,7 +542,7 @@ int plugins_store_route(struct lx_conn *c, const char *plugin,
     const char *method, const char *path, struct plugins_target *out,
     struct lx_err *err);
 /* System code: installation id with the file of its version's hook for
- * event (NULL: none); 404 "not_installed" when it is gone. */
+ * event (NULL: none); 404 "installation_not_found" when it is gone. */
 int plugins_store_hook(struct lx_conn *c, const char *installation_id,
     const char *event, struct plugins_target *out, struct lx_err *err);
 /* System code, in c's transaction: enqueues one "plugins.hook" job per

@@ -465,7 +465,8 @@ webhooks_emit(struct lx_conn *c, const char *tenant_id, const char *type,
 		if (webhooks_store_emit(
 		        c, tenant_id, NULL, type, data_json, NULL, NULL, err)
 		        == 0
-		    && plugins_dispatch(c, tenant_id, type, data_json, err) == 0)
+		    && plugins_dispatch(c, tenant_id, type, data_json, err)
+		        == 0)
 			ret = 0;
 		else
 			(void)lx_conn_exec(

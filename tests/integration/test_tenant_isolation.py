@@ -65,17 +65,32 @@ CTX_KINDS = ("tenant_ctx", "tenant_ctx_opt")
 CTX_NAMES = {
     ("/functions/", "name"): "function_name",  # an edge function, two versions
     ("/secrets/", "secret_name"): "secret_name",  # a function secret
+    # a plugin A installed (plugins are instance-wide: the object is A's
+    # installation, which B has not) and the segments of one of its routes
+    ("/plugins/", "id"): "plugin_name",
+    ("/plugins/v1/", "plugin"): "plugin_name",
+    ("/plugins/v1/", "p1"): "plugin_p1",
+    ("/plugins/v1/", "p2"): "plugin_p2",
+    ("/plugins/v1/", "p3"): "plugin_p3",
+    ("/plugins/v1/", "p4"): "plugin_p4",
 }
 # Routes creating or replacing the named object in the caller's tenant: B
 # using A's name there sets B's own (no probe; A's objects are in the
 # snapshot), so they get no "B's tenant, A's objects" case.
-CTX_NAME_UPSERTS = {("PUT", "/secrets/{secret_name}")}
+CTX_NAME_UPSERTS = {("PUT", "/secrets/{secret_name}"), ("POST", "/plugins/{id}/install")}
 # Elsewhere a parameter is an object of A's owner or about A, and "id"
 # means something else on each route: keyed by (path, name).
 USER_OBJECTS = {
     ("/auth/sessions/{id}", "id"): "session_id",  # A's owner's session
     ("/auth/mfa/totp/{factor_id}", "factor_id"): "factor_id",  # A's owner's TOTP factor
     ("/admin/mail/{id}", "id"): "mail_id",  # the mail inviting to A (A's name, a token)
+    # the plugin publisher A's owner made, its key, and a plugin of it with
+    # a valid version nothing of which is published (only its owner sees it)
+    ("/publishers/{name}/keys", "name"): "publisher_name",
+    ("/publishers/{name}/keys/{key_id}", "name"): "publisher_name",
+    ("/publishers/{name}/keys/{key_id}", "key_id"): "publisher_key_id",
+    ("/plugins/{id}", "id"): "draft_plugin",
+    ("/plugins/{id}/publish", "id"): "draft_plugin",
 }
 # Not ids; a route with one gets no case.
 SKIP_PARAMS = {
@@ -113,11 +128,19 @@ BODY_OVERRIDES = {
                                        "source": FN_SOURCE % "NONE"},
     # the attack is making A's function public
     ("PATCH", "/functions/{name}"): lambda v: {"public": True},
+    # publishing the valid version of A's owner's unpublished plugin
+    ("POST", "/plugins/{id}/publish"): lambda v: {"version": "1.0.0"},
+    # upgrading to the version the control's CONTROL_SETUP publishes
+    ("POST", "/plugins/{id}/upgrade"): lambda v: {"version": "1.1.0"},
 }
 # Every made tenant's function: it answers its tenant and secret, so a call
 # that reached A's function would show A's data.
 FN_SOURCE = ('return function(req) return {json = {tenant = req.tenant.id, '
              'secret = secrets.get("%s")}} end')
+# Every made tenant's plugin: a route for every method at 1 to 4 path
+# segments, answering its tenant (a call that reached A's would show A's).
+PLUGIN_SOURCE = 'return function(req) return {json = {tenant = req.tenant.id}} end'
+PLUGIN_SEGMENTS = ("a", "b", "c", "d")
 
 # The control (test_generated_requests_succeed_for_the_rightful_caller) makes each
 # generated request as its rightful caller (the owner; for platform_admin
@@ -132,6 +155,13 @@ CONTROL_SETUP = {
     ("POST", "/invoices"): lambda t, w: w.update(subscription_id=t.ok(t.call(
         w["owner"]["h"], "POST", "/subscriptions", {"plan": PLAN},
         {"X-Tenant-Id": w["id"]}), 201)["id"]),
+    # the control's tenant has its plugin installed already
+    ("POST", "/plugins/{id}/install"): lambda t, w: t.ok(t.call(
+        w["owner"]["h"], "DELETE", "/plugins/%s/install" % w["plugin_name"], None,
+        {"X-Tenant-Id": w["id"]}), 204),
+    # an upgrade needs a higher published version
+    ("POST", "/plugins/{id}/upgrade"): lambda t, w: t.release_plugin(
+        w["owner"], w, w["plugin_name"], "1.1.0"),
 }
 # voiding, writing off and paying need a finalized invoice
 for _action in ("void", "mark-uncollectible", "mark-paid"):
@@ -353,6 +383,7 @@ class TenantIsolation(unittest.TestCase):
         # a webhook endpoint (port 9: its test deliveries fail fast)
         ep = cls.ok(cls.call(owner["h"], "POST", "/webhooks/endpoints",
                              {"url": "https://127.0.0.1:9/iso-" + slug}, {"X-Tenant-Id": tid}), 201)
+        plugins = cls.make_plugins(owner, tid)
         # an edge function with two versions (so a rollback has one to go
         # to) and a secret it reads, named after the tenant
         fn_name, sec_name = "fn-" + slug, "S_" + slug.upper().replace("-", "_")
@@ -370,7 +401,8 @@ class TenantIsolation(unittest.TestCase):
             bill = cls.ok(cls.call(owner["h"], "POST", "/invoices",
                                    {"subscription_id": sub["id"]}, ctx), 201)
             billing = {"subscription_id": sub["id"], "invoice_id": bill["id"]}
-        return dict(billing, **{"id": tid, "name": t["name"], "slug": t["slug"], "owner": owner,
+        return dict(billing, **plugins, **{"id": tid, "name": t["name"], "slug": t["slug"],
+                "owner": owner,
                 "target": target, "member_id": target["id"], "member_email": target["email"],
                 "invitation_id": inv["id"], "invitation_email": inv_email,
                 "key_id": key["id"], "key_prefix": key["prefix"], "key": key,
@@ -378,6 +410,60 @@ class TenantIsolation(unittest.TestCase):
                 "factor_id": f["factor_id"], "factor_secret": f["secret"],
                 "mail_id": mail[0], "endpoint_id": ep["id"],
                 "function_name": fn_name, "secret_name": sec_name, "secret_value": sec_value})
+
+    @classmethod
+    def release_plugin(cls, owner, pv, name, version, publish=True):
+        """Uploads version of plugin name, signed with the key of the
+        publisher in pv, waits for it to validate and publishes it."""
+        d = new_data_dir("isoplug")
+        manifest = {"name": name, "version": version, "description": "Isolation.",
+                    "publisher": pv["publisher_name"], "min_luxima": "0.1.0",
+                    "permissions": [], "routes": [
+                        {"method": m, "path": "/" + "/".join(PLUGIN_SEGMENTS[:n]),
+                         "file": "routes/r.lua"}
+                        for n in range(1, 5) for m in ("GET", "POST", "PUT", "PATCH", "DELETE")]}
+        os.makedirs(os.path.join(d, "src", "routes"))
+        with open(os.path.join(d, "src", "manifest.json"), "w") as f:
+            json.dump(manifest, f)
+        with open(os.path.join(d, "src", "routes", "r.lua"), "w") as f:
+            f.write(PLUGIN_SOURCE)
+        out = os.path.join(d, "b.lxp")
+        for args in (["pack", os.path.join(d, "src"), "--out", out],
+                     ["sign", out, "--key", pv["publisher_key"] + ".key"]):
+            p = run_cli(["plugin"] + args)
+            assert p.returncode == 0, p.stderr
+        with open(out) as f:
+            cls.ok(cls.call(owner["h"], "POST", "/plugins", f.read(),
+                            {"Content-Type": "application/json"}), 202)
+        v = cls.ok(cls.call(owner["h"], "GET", "/plugins/%s?wait=10" % name), 200)["versions"]
+        assert [x["status"] for x in v if x["version"] == version] == ["valid"], v
+        if publish:
+            cls.ok(cls.call(owner["h"], "POST", "/plugins/%s/publish" % name,
+                            {"version": version}), 200)
+
+    @classmethod
+    def make_plugins(cls, owner, tid):
+        """owner's plugin publisher with a key, a plugin of it installed in
+        tenant tid and another with a valid version nothing of which is
+        published. Names are not the tenant's (plugins are public)."""
+        cls.n += 1
+        pv = {"publisher_name": "iso-pub-%s-%d" % (TAG, cls.n),
+              "publisher_key": os.path.join(new_data_dir("isokey"), "k"),
+              "plugin_name": "iso-plug-%s-%d" % (TAG, cls.n),
+              "draft_plugin": "iso-draft-%s-%d" % (TAG, cls.n)}
+        cls.ok(cls.call(owner["h"], "POST", "/publishers", {"name": pv["publisher_name"]}), 201)
+        p = run_cli(["plugin", "keygen", "--out", pv["publisher_key"]])
+        assert p.returncode == 0, p.stderr
+        with open(pv["publisher_key"] + ".pub") as f:
+            k = cls.ok(cls.call(owner["h"], "POST", "/publishers/%s/keys" % pv["publisher_name"],
+                                {"public_key": f.read()}), 201)
+        pv["publisher_key_id"] = k["key_id"]
+        cls.release_plugin(owner, pv, pv["plugin_name"], "1.0.0")
+        cls.release_plugin(owner, pv, pv["draft_plugin"], "1.0.0", publish=False)
+        cls.ok(cls.call(owner["h"], "POST", "/plugins/%s/install" % pv["plugin_name"], {},
+                        {"X-Tenant-Id": tid}), 201)
+        pv.update({"plugin_p%d" % (i + 1): s for i, s in enumerate(PLUGIN_SEGMENTS)})
+        return pv
 
     @classmethod
     def setup_world(cls):
@@ -415,6 +501,9 @@ class TenantIsolation(unittest.TestCase):
             "A's webhook endpoint": a["endpoint_id"],
             "A's function": a["function_name"], "A's secret name": a["secret_name"],
             "A's secret value": a["secret_value"],
+            "A's plugin": a["plugin_name"], "A's unpublished plugin": a["draft_plugin"],
+            "A's plugin publisher": a["publisher_name"],
+            "A's publisher key": a["publisher_key_id"],
         }
         # A user in no tenant, whom the role tests and the control add.
         cls.outsider = cls.user("outsider")
@@ -434,7 +523,8 @@ class TenantIsolation(unittest.TestCase):
         v = {"name": "Renamed", "role": "member", "user_id": t["member_id"],
              "email": "iso-fresh-%s-%d@example.com" % (TAG, TenantIsolation.n),
              "permissions": ["tenants.read"], "password": PW,
-             "newcomer_id": newcomer["id"], "url": "https://127.0.0.1:9/iso"}
+             "newcomer_id": newcomer["id"], "url": "https://127.0.0.1:9/iso",
+             "public_key": base64.b64encode(os.urandom(32)).decode()}
         if "subscription_id" in t:
             v["subscription_id"] = t["subscription_id"]
         return v
@@ -705,9 +795,11 @@ class TenantIsolation(unittest.TestCase):
 
     def test_viewer_cannot_write(self):
         # (invoking a function, tenant_ctx_opt, takes any method with
-        # functions.read: it is no write)
+        # functions.read, and a plugin route any method with plugins.read:
+        # they are no writes)
         writes = {(m, p) for m, p, _, k, _ in self.routes
-                  if m != "GET" and k in ("tenant", "tenant_ctx")}
+                  if m != "GET" and k in ("tenant", "tenant_ctx")
+                  and not p.startswith("/plugins/v1/")}
         self.assertTrue({(m, p) for m, p in FLOOR if m != "GET" and tenant_path(p)} <= writes)
         # every write route needs a permission viewers lack
         lacking = {(m, p) for m, p, _, _, _ in self.role_cases("viewer")}

@@ -1,0 +1,610 @@
+#!/usr/bin/env python3
+"""The plugin registry against the real binary: publishers and their
+signing keys, signed bundles made with `luxima plugin keygen|pack|sign`,
+upload -> validation job -> publish -> install in a tenant (config
+validated) -> the plugin's routes under /plugins/v1/{plugin}/..., disable
+and enable, upgrade keeping the config, downgrade refused, uninstall; the
+refusals (tampered bundle, unknown key, malformed manifest, another
+publisher's name, an undeclared permission, the plan's plugins quota), each
+with a clear error and nothing installed or published; and an event hook
+that runs when the billing API emits subscription.created."""
+import base64
+import json
+import os
+import shutil
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Luxima, assert_problem, main, new_data_dir, run_cli  # noqa: E402
+
+PW = "a long enough passphrase"
+
+# A route that shows what it sees; docs.read lets it read its documents.
+ROUTE_SHOW = """
+return function(req)
+  return {status = 200, json = {
+    config = req.config, plugin = req.plugin.name, version = req.plugin.version,
+    route = req.route, method = req.method, tenant = req.tenant.id,
+    user = req.user and req.user.id, json = req.json,
+    doc = docs.get("notes", "last")}}
+end
+"""
+# Writes a document: needs docs.write.
+ROUTE_WRITE = """
+return function(req)
+  docs.put("notes", "last", {by = "route"})
+  return {status = 201, json = {written = true}}
+end
+"""
+# The subscription.created hook: records the event in a document.
+HOOK_SUB = """
+return function(req)
+  docs.put("notes", "last", {event = req.event.type, plan = req.event.data.plan,
+                             greeting = req.config.greeting})
+  return {}
+end
+"""
+CONFIG = {
+    "greeting": {"type": "string", "required": True, "max": 20},
+    "times": {"type": "integer", "default": 1},
+}
+
+
+def bearer(tok):
+    return {"Authorization": "Bearer " + tok}
+
+
+class Plugins(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = new_data_dir("plugins")
+        cls.lx = Luxima()
+        cls.n = 0
+        email = "root@plugins.example.com"
+        r = run_cli(["admin", "create", "--email", email], data=cls.lx.data, input=PW + "\n")
+        assert r.returncode == 0, r.stderr
+        cls.admin = cls.login(email)
+        r = cls.lx.post("/admin/plans", {
+            "code": "plug-one", "name": "One plugin", "amount": 100, "currency": "USD",
+            "interval": "month", "limits": {"plugins": {"quota": 1}}}, headers=cls.admin)
+        assert r.status == 201, r.body
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.lx.stop()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+        assert rc == 0, "luxima exited with %s:\n%s" % (rc, cls.lx.output()[-4000:])
+
+    @classmethod
+    def login(cls, email):
+        r = cls.lx.post("/auth/login", {"email": email, "password": PW})
+        assert r.status == 200, r.body
+        return bearer(r.json()["access_token"])
+
+    # --- helpers -----------------------------------------------------------
+
+    def uniq(self, prefix):
+        Plugins.n += 1
+        return "%s-%d" % (prefix, Plugins.n)
+
+    def user(self):
+        email = self.uniq("plug") + "@example.com"
+        r = self.lx.post("/auth/register", {"email": email, "password": PW})
+        self.assertEqual(r.status, 201, r.body)
+        return {"id": r.json()["user"]["id"], "email": email, "h": self.login(email)}
+
+    def tenant(self, u=None):
+        u = u or self.user()
+        r = self.lx.post("/tenants", {"name": "Plug Co", "slug": self.uniq("plug-co")}, headers=u["h"])
+        self.assertEqual(r.status, 201, r.body)
+        tid = r.json()["id"]
+        return {"id": tid, "u": u, "h": dict(u["h"], **{"X-Tenant-Id": tid})}
+
+    def keygen(self):
+        prefix = os.path.join(self.dir, self.uniq("key"))
+        r = run_cli(["plugin", "keygen", "--out", prefix])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return prefix
+
+    def publisher(self, u):
+        """A publisher of u with one registered key: (name, key prefix)."""
+        name = self.uniq("pub")
+        r = self.lx.post("/publishers", {"name": name, "display_name": "Pub " + name}, headers=u["h"])
+        self.assertEqual(r.status, 201, r.body)
+        key = self.keygen()
+        with open(key + ".pub") as f:
+            r = self.lx.post("/publishers/%s/keys" % name, {"public_key": f.read()}, headers=u["h"])
+        self.assertEqual(r.status, 201, r.body)
+        return name, key
+
+    def manifest(self, name, publisher, version="1.0.0", perms=("docs.read",), routes=None,
+                 hooks=(), config=None):
+        return {"name": name, "version": version, "description": "The %s plugin." % name,
+                "publisher": publisher, "min_luxima": "0.1.0", "permissions": list(perms),
+                "hooks": [{"event": e, "file": f} for e, f in hooks],
+                "routes": routes if routes is not None else
+                [{"method": "GET", "path": "/show", "file": "routes/show.lua"}],
+                "config": CONFIG if config is None else config}
+
+    def bundle(self, manifest, files=None, key=None):
+        """The bundle text `luxima plugin pack` (and `sign` with key)
+        makes of manifest and files {path: source}."""
+        files = files if files is not None else {"routes/show.lua": ROUTE_SHOW}
+        d = os.path.join(self.dir, self.uniq("src"))
+        os.makedirs(d)
+        with open(os.path.join(d, "manifest.json"), "w") as f:
+            json.dump(manifest, f)
+        for path, src in files.items():
+            os.makedirs(os.path.dirname(os.path.join(d, path)), exist_ok=True)
+            with open(os.path.join(d, path), "w") as f:
+                f.write(src)
+        out = d + ".lxp"
+        r = run_cli(["plugin", "pack", d, "--out", out])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        if key is not None:
+            r = run_cli(["plugin", "sign", out, "--key", key + ".key"])
+            self.assertEqual(r.returncode, 0, r.stderr)
+        with open(out) as f:
+            return f.read()
+
+    def upload(self, u, text, status=202):
+        r = self.lx.request("POST", "/plugins", body=text,
+                            headers=dict(u["h"], **{"Content-Type": "application/json"}))
+        self.assertEqual(r.status, status, r.body)
+        return r
+
+    def validated(self, u, plugin, version):
+        """The version once its validation job ran (GET ?wait=)."""
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            r = self.lx.get("/plugins/%s?wait=5" % plugin, headers=u["h"])
+            self.assertEqual(r.status, 200, r.body)
+            v = [x for x in r.json()["versions"] if x["version"] == version][0]
+            if v["status"] != "validating":
+                return v
+        self.fail("version %s of %s is still validating" % (version, plugin))
+
+    def release(self, u, manifest, files=None, key=None):
+        """Uploads, waits for validation, publishes: the published version."""
+        self.upload(u, self.bundle(manifest, files, key))
+        v = self.validated(u, manifest["name"], manifest["version"])
+        self.assertEqual(v["status"], "valid", v["report"])
+        r = self.lx.post("/plugins/%s/publish" % manifest["name"], {"version": manifest["version"]},
+                         headers=u["h"])
+        self.assertEqual(r.status, 200, r.body)
+        return r.json()["version"]
+
+    def call(self, t, method, path, body=None):
+        return self.lx.request(method, path, body=body, headers=t["h"])
+
+    def installed(self, t):
+        r = self.call(t, "GET", "/plugins/installed")
+        self.assertEqual(r.status, 200, r.body)
+        return r.json()["installations"]
+
+    def check(self, report, name):
+        return [c for c in report["checks"] if c["name"] == name][0]
+
+    # --- publishers and keys ---------------------------------------------
+
+    def test_publishers_and_keys(self):
+        u, other = self.user(), self.user()
+        name = self.uniq("acme")
+        r = self.lx.post("/publishers", {"name": name}, headers=u["h"])
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual((r.json()["name"], r.json()["owner_id"]), (name, u["id"]))
+        assert_problem(self, self.lx.post("/publishers", {"name": name}, headers=other["h"]),
+                       409, "publisher_exists")
+        for bad in ("A", "Bad Name", "9lives", "x_y"):
+            assert_problem(self, self.lx.post("/publishers", {"name": bad}, headers=u["h"]),
+                           422, "invalid_name")
+        assert_problem(self, self.lx.post("/publishers", {"name": "x" * 65}, headers=u["h"]),
+                       422, "too_long")
+        assert_problem(self, self.lx.post("/publishers", {"name": self.uniq("ok"), "extra": 1},
+                                          headers=u["h"]), 422, "unknown_field")
+        assert_problem(self, self.lx.get("/publishers"), 401)
+        # Each sees their own; a platform admin sees all.
+        mine = [p["name"] for p in self.lx.get("/publishers", headers=u["h"]).json()["publishers"]]
+        self.assertEqual(mine, [name])
+        self.assertEqual(self.lx.get("/publishers", headers=other["h"]).json()["publishers"], [])
+        every = self.lx.get("/publishers?limit=100", headers=self.admin).json()["publishers"]
+        self.assertIn(name, [p["name"] for p in every])
+        # Keys: the .pub line or the bare base64 of 32 bytes.
+        key = self.keygen()
+        with open(key + ".pub") as f:
+            line = f.read()
+        b64 = line.split()[1]
+        r = self.lx.post("/publishers/%s/keys" % name, {"public_key": line}, headers=u["h"])
+        self.assertEqual(r.status, 201, r.body)
+        k = r.json()
+        self.assertRegex(k["key_id"], "^[0-9a-f]{16}$")
+        self.assertEqual((k["public_key"], k["revoked_at"]), (b64, None))
+        assert_problem(self, self.lx.post("/publishers/%s/keys" % name, {"public_key": b64},
+                                          headers=u["h"]), 409, "key_exists")
+        k2 = self.keygen()
+        with open(k2 + ".pub") as f:
+            r = self.lx.post("/publishers/%s/keys" % name, {"public_key": f.read().split()[1]},
+                             headers=u["h"])
+        self.assertEqual(r.status, 201, r.body)
+        for bad in ("", "not base64!", base64.b64encode(b"x" * 31).decode(),
+                    "luxima-ed25519-secret " + b64):
+            assert_problem(self, self.lx.post("/publishers/%s/keys" % name, {"public_key": bad},
+                                              headers=u["h"]), 422, "invalid_key")
+        # Another user: the publisher is not there for them.
+        assert_problem(self, self.lx.get("/publishers/%s/keys" % name, headers=other["h"]), 404)
+        assert_problem(self, self.lx.post("/publishers/%s/keys" % name, {"public_key": b64},
+                                          headers=other["h"]), 404)
+        assert_problem(self, self.lx.request("DELETE", "/publishers/%s/keys/%s" % (name, k["key_id"]),
+                                              headers=other["h"]), 404)
+        assert_problem(self, self.lx.get("/publishers/nobody-here/keys", headers=u["h"]), 404)
+        # Revoking.
+        r = self.lx.request("DELETE", "/publishers/%s/keys/%s" % (name, k["key_id"]), headers=u["h"])
+        self.assertEqual(r.status, 204, r.body)
+        assert_problem(self, self.lx.request("DELETE", "/publishers/%s/keys/%s" % (name, k["key_id"]),
+                                             headers=u["h"]), 409, "key_revoked")
+        assert_problem(self, self.lx.request("DELETE", "/publishers/%s/keys/%s" % (name, "0" * 16),
+                                             headers=u["h"]), 404, "key_not_found")
+        keys = self.lx.get("/publishers/%s/keys" % name, headers=u["h"]).json()["keys"]
+        self.assertEqual(len(keys), 2)
+        self.assertIsNotNone(keys[0]["revoked_at"])
+        self.assertIsNone(keys[1]["revoked_at"])
+        # The admin acts for any publisher.
+        r = self.lx.get("/publishers/%s/keys" % name, headers=self.admin)
+        self.assertEqual(r.status, 200, r.body)
+        # A bundle signed by the revoked key does not validate.
+        plug = self.uniq("revoked")
+        self.upload(u, self.bundle(self.manifest(plug, name), key=key))
+        v = self.validated(u, plug, "1.0.0")
+        self.assertEqual(v["status"], "invalid")
+        self.assertEqual(self.check(v["report"], "signature")["code"], "key_revoked")
+
+    # --- the whole life of a plugin ---------------------------------------
+
+    def test_lifecycle(self):
+        dev = self.user()
+        pub, key = self.publisher(dev)
+        name = self.uniq("greeter")
+        m = self.manifest(name, pub, perms=("docs.read",), routes=[
+            {"method": "GET", "path": "/show", "file": "routes/show.lua"},
+            {"method": "POST", "path": "/a/b/c/d", "file": "routes/show.lua"}])
+        r = self.upload(dev, self.bundle(m, key=key))
+        body = r.json()
+        self.assertEqual(body["plugin"]["name"], name)
+        self.assertIsNone(body["plugin"]["latest_version"])
+        self.assertEqual((body["version"]["version"], body["version"]["status"]), ("1.0.0", "validating"))
+        self.assertEqual(body["version"]["permissions"], ["docs.read"])
+        self.assertEqual(len(body["version"]["digest"]), 64)
+        v = self.validated(dev, name, "1.0.0")
+        self.assertEqual(v["status"], "valid", v["report"])
+        self.assertEqual(v["report"]["status"], "valid")
+        self.assertEqual([c["name"] for c in v["report"]["checks"]],
+                         ["manifest", "signature", "permissions", "lua", "size", "min_luxima",
+                          "routes", "hooks"])
+        self.assertTrue(all(c["ok"] for c in v["report"]["checks"]), v["report"])
+        # Not published: others do not see it, nobody may install it.
+        a, b = self.tenant(), self.tenant()
+        assert_problem(self, self.lx.get("/plugins/" + name, headers=a["h"]), 404)
+        self.assertNotIn(name, [p["name"] for p in self.lx.get("/plugins", headers=a["h"]).json()["plugins"]])
+        assert_problem(self, self.call(a, "POST", "/plugins/%s/install" % name, {}), 404)
+        self.assertIn(name, [p["name"] for p in self.lx.get("/plugins", headers=dev["h"]).json()["plugins"]])
+        # Only its owner publishes.
+        assert_problem(self, self.lx.post("/plugins/%s/publish" % name, {"version": "1.0.0"},
+                                          headers=a["h"]), 404)
+        assert_problem(self, self.lx.post("/plugins/%s/publish" % name, {"version": "9.9.9"},
+                                          headers=dev["h"]), 404, "version_not_found")
+        r = self.lx.post("/plugins/%s/publish" % name, {"version": "1.0.0"}, headers=dev["h"])
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json()["plugin"]["latest_version"], "1.0.0")
+        self.assertEqual(r.json()["version"]["status"], "published")
+        assert_problem(self, self.lx.post("/plugins/%s/publish" % name, {"version": "1.0.0"},
+                                          headers=dev["h"]), 409, "already_published")
+        # Published: everyone sees it, by name or id; others may not publish.
+        r = self.lx.get("/plugins/" + name, headers=a["u"]["h"])
+        self.assertEqual(r.status, 200, r.body)
+        pid = r.json()["id"]
+        self.assertEqual(self.lx.get("/plugins/" + pid, headers=a["h"]).json()["name"], name)
+        self.assertEqual(r.json()["publisher"], pub)
+        assert_problem(self, self.lx.post("/plugins/%s/publish" % name, {"version": "1.0.0"},
+                                          headers=a["h"]), 403, "not_publisher")
+        # Install in A: a bad config is 422 naming the field and installs nothing.
+        for cfg, code, field in (({}, "missing_field", "greeting"),
+                                 ({"greeting": 5}, "wrong_type", "greeting"),
+                                 ({"greeting": "x" * 21}, "too_long", "greeting"),
+                                 ({"greeting": "hi", "colour": "red"}, "unknown_field", "colour")):
+            r = self.call(a, "POST", "/plugins/%s/install" % name, {"config": cfg})
+            p = assert_problem(self, r, 422, code)
+            self.assertIn("config." + field, p["detail"])
+        self.assertEqual(self.installed(a), [])
+        assert_problem(self, self.call(a, "POST", "/plugins/%s/install" % name,
+                                       {"version": "2.0.0", "config": {"greeting": "hi"}}), 404)
+        r = self.call(a, "POST", "/plugins/%s/install" % name, {"config": {"greeting": "hello"}})
+        self.assertEqual(r.status, 201, r.body)
+        inst = r.json()
+        self.assertEqual((inst["plugin"], inst["version"], inst["status"]), (name, "1.0.0", "enabled"))
+        self.assertEqual(inst["config"], {"greeting": "hello", "times": 1})
+        self.assertEqual(inst["permissions"], ["docs.read"])
+        assert_problem(self, self.call(a, "POST", "/plugins/%s/install" % pid,
+                                       {"config": {"greeting": "again"}}), 409, "already_installed")
+        self.assertEqual([i["plugin"] for i in self.installed(a)], [name])
+        # Its routes in A.
+        r = self.call(a, "GET", "/plugins/v1/%s/show?x=1" % name)
+        self.assertEqual(r.status, 200, r.body)
+        d = r.json()
+        self.assertEqual(d["config"], {"greeting": "hello", "times": 1})
+        self.assertEqual((d["plugin"], d["version"], d["route"], d["method"]),
+                         (name, "1.0.0", "/show", "GET"))
+        self.assertEqual((d["tenant"], d["user"]), (a["id"], a["u"]["id"]))
+        r = self.call(a, "POST", "/plugins/v1/%s/a/b/c/d" % name, {"n": 1})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual((r.json()["route"], r.json()["json"]), ("/a/b/c/d", {"n": 1}))
+        for method, path in (("POST", "/show"), ("GET", "/nope"), ("GET", "/a/b/c")):
+            assert_problem(self, self.call(a, method, "/plugins/v1/%s%s" % (name, path)), 404, "not_found")
+        # B has not installed it: 404 on its routes and its installation.
+        assert_problem(self, self.call(b, "GET", "/plugins/v1/%s/show" % name), 404, "not_found")
+        assert_problem(self, self.call(b, "PATCH", "/plugins/%s/install" % name, {"status": "disabled"}), 404)
+        assert_problem(self, self.call(b, "DELETE", "/plugins/%s/install" % name), 404)
+        assert_problem(self, self.call(b, "POST", "/plugins/%s/upgrade" % name, {"version": "1.0.0"}), 404)
+        self.assertEqual(self.installed(b), [])
+        # B naming A's tenant: 404.
+        r = self.lx.get("/plugins/v1/%s/show" % name, headers=dict(b["u"]["h"], **{"X-Tenant-Id": a["id"]}))
+        assert_problem(self, r, 404)
+        # Disable: its routes are gone at once; enable brings them back.
+        r = self.call(a, "PATCH", "/plugins/%s/install" % name, {"status": "disabled"})
+        self.assertEqual((r.status, r.json()["status"]), (200, "disabled"), r.body)
+        assert_problem(self, self.call(a, "GET", "/plugins/v1/%s/show" % name), 404, "not_found")
+        assert_problem(self, self.call(a, "PATCH", "/plugins/%s/install" % name, {"status": "off"}),
+                       422, "invalid_status")
+        assert_problem(self, self.call(a, "PATCH", "/plugins/%s/install" % name,
+                                       {"config": {"greeting": 1}}), 422, "wrong_type")
+        r = self.call(a, "PATCH", "/plugins/%s/install" % name, {"status": "enabled",
+                                                                 "config": {"greeting": "hey", "times": 3}})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json()["config"], {"greeting": "hey", "times": 3})
+        self.assertEqual(self.call(a, "GET", "/plugins/v1/%s/show" % name).json()["config"],
+                         {"greeting": "hey", "times": 3})
+        # 1.1.0 adds a setting with a default; 1.2.0 makes greeting shorter.
+        cfg11 = dict(CONFIG, colour={"type": "string", "default": "blue"})
+        self.release(dev, self.manifest(name, pub, "1.1.0", config=cfg11), key=key)
+        cfg12 = dict(cfg11, greeting={"type": "string", "required": True, "max": 2})
+        self.release(dev, self.manifest(name, pub, "1.2.0", config=cfg12), key=key)
+        self.assertEqual(self.lx.get("/plugins/" + name, headers=a["h"]).json()["latest_version"], "1.2.0")
+        r = self.call(a, "POST", "/plugins/%s/upgrade" % name, {"version": "1.1.0"})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual((r.json()["version"], r.json()["config"]),
+                         ("1.1.0", {"greeting": "hey", "times": 3, "colour": "blue"}))
+        d = self.call(a, "GET", "/plugins/v1/%s/show" % name).json()
+        self.assertEqual((d["version"], d["config"]["greeting"]), ("1.1.0", "hey"))
+        # The kept config no longer fits 1.2.0: 422, nothing changes.
+        p = assert_problem(self, self.call(a, "POST", "/plugins/%s/upgrade" % name, {"version": "1.2.0"}),
+                           422, "too_long")
+        self.assertIn("config.greeting", p["detail"])
+        self.assertEqual(self.installed(a)[0]["version"], "1.1.0")
+        # Downgrades and same-version upgrades are refused.
+        for ver in ("1.0.0", "1.1.0"):
+            assert_problem(self, self.call(a, "POST", "/plugins/%s/upgrade" % name, {"version": ver}),
+                           409, "downgrade_refused")
+        # Uninstall: its routes stop at once, its documents go with it.
+        r = self.call(a, "DELETE", "/plugins/%s/install" % name)
+        self.assertEqual(r.status, 204, r.body)
+        assert_problem(self, self.call(a, "GET", "/plugins/v1/%s/show" % name), 404)
+        assert_problem(self, self.call(a, "DELETE", "/plugins/%s/install" % name), 404)
+        self.assertEqual(self.installed(a), [])
+        # Every change is in the tenant's audit log.
+        r = self.lx.get("/tenants/%s/audit-logs?action=plugin.*" % a["id"], headers=a["h"])
+        actions = sorted(x["action"] for x in r.json()["audit_logs"])
+        self.assertEqual(actions, ["plugin.install", "plugin.uninstall", "plugin.update",
+                                   "plugin.update", "plugin.upgrade"])
+
+    def test_versions_visible_to_their_owner_only(self):
+        dev = self.user()
+        pub, key = self.publisher(dev)
+        name = self.uniq("drafts")
+        self.release(dev, self.manifest(name, pub), key=key)
+        self.upload(dev, self.bundle(self.manifest(name, pub, "1.1.0"), key=self.keygen()))
+        self.assertEqual(self.validated(dev, name, "1.1.0")["status"], "invalid")
+        other = self.user()
+        r = self.lx.get("/plugins/" + name, headers=other["h"])
+        self.assertEqual([v["version"] for v in r.json()["versions"]], ["1.0.0"])
+        r = self.lx.get("/plugins/" + name, headers=dev["h"])
+        self.assertEqual([v["version"] for v in r.json()["versions"]], ["1.1.0", "1.0.0"])
+        r = self.lx.get("/plugins/" + name, headers=self.admin)
+        self.assertEqual(len(r.json()["versions"]), 2)
+        assert_problem(self, self.lx.post("/plugins/%s/publish" % name, {"version": "1.1.0"},
+                                          headers=dev["h"]), 409, "invalid_version_state")
+        assert_problem(self, self.lx.get("/plugins/%s?wait=99" % name, headers=dev["h"]), 400)
+        assert_problem(self, self.lx.get("/plugins/%s?other=1" % name, headers=dev["h"]), 400)
+
+    # --- refusals ----------------------------------------------------------
+
+    def test_upload_refusals(self):
+        dev, rival = self.user(), self.user()
+        pub, key = self.publisher(dev)
+        rpub, rkey = self.publisher(rival)
+        name = self.uniq("taken")
+        text = self.bundle(self.manifest(name, pub), key=key)
+        # Malformed: 400 at upload, nothing stored.
+        bad = json.loads(text)
+        bad["manifest"]["version"] = "1.0"
+        assert_problem(self, self.upload(dev, json.dumps(bad), 400), 400, "invalid_manifest")
+        assert_problem(self, self.upload(dev, "{not json", 400), 400, "invalid_bundle")
+        bad = json.loads(text)
+        bad["files"]["routes/extra.lua"] = base64.b64encode(b"return 1").decode()
+        assert_problem(self, self.upload(dev, json.dumps(bad), 400), 400, "unused_file")
+        assert_problem(self, self.lx.get("/plugins/" + name, headers=dev["h"]), 404)
+        r = self.lx.request("POST", "/plugins", body=text, headers=dict(dev["h"], **{
+            "Content-Type": "text/plain"}))
+        assert_problem(self, r, 415)
+        assert_problem(self, self.upload(dev, self.bundle(self.manifest("installed", pub), key=key), 400),
+                       400, "invalid_manifest")
+        # Another publisher's name, or one nobody has: 403.
+        assert_problem(self, self.upload(rival, text, 403), 403, "not_publisher")
+        assert_problem(self, self.upload(dev, self.bundle(self.manifest(name, "no-such-pub"), key=key), 403),
+                       403, "not_publisher")
+        assert_problem(self, self.lx.get("/plugins/" + name, headers=dev["h"]), 404)
+        # The first upload of a name keeps it for its publisher.
+        self.upload(dev, text)
+        assert_problem(self, self.upload(rival, self.bundle(self.manifest(name, rpub, "2.0.0"), key=rkey), 409),
+                       409, "name_taken")
+        assert_problem(self, self.upload(dev, text, 409), 409, "version_exists")
+        assert_problem(self, self.upload(dev, self.bundle(self.manifest(name, pub, "1.0.0+build.2"),
+                                                          key=key), 409), 409, "version_exists")
+        self.assertEqual(self.validated(dev, name, "1.0.0")["status"], "valid")
+
+    def invalid(self, dev, manifest, files=None, key=None, tamper=None):
+        """Uploads a bundle that validates invalid; returns its report."""
+        text = self.bundle(manifest, files, key)
+        if tamper:
+            doc = json.loads(text)
+            tamper(doc)
+            text = json.dumps(doc)
+        self.upload(dev, text)
+        v = self.validated(dev, manifest["name"], manifest["version"])
+        self.assertEqual(v["status"], "invalid", v["report"])
+        self.assertEqual(v["report"]["status"], "invalid")
+        # Nothing can publish or install it.
+        assert_problem(self, self.lx.post("/plugins/%s/publish" % manifest["name"],
+                                          {"version": manifest["version"]}, headers=dev["h"]),
+                       409, "invalid_version_state")
+        t = self.tenant()
+        assert_problem(self, self.call(t, "POST", "/plugins/%s/install" % manifest["name"],
+                                       {"config": {"greeting": "hi"}}), 404)
+        self.assertEqual(self.installed(t), [])
+        self.assertIsNone(self.lx.get("/plugins/" + manifest["name"], headers=dev["h"])
+                          .json()["latest_version"])
+        return v["report"]
+
+    def test_validation_refusals(self):
+        dev = self.user()
+        pub, key = self.publisher(dev)
+
+        def flip(doc):  # one byte of a Lua file, after signing
+            src = bytearray(base64.b64decode(doc["files"]["routes/show.lua"]))
+            src[src.index(b"200")] = ord("4")
+            doc["files"]["routes/show.lua"] = base64.b64encode(bytes(src)).decode()
+
+        rep = self.invalid(dev, self.manifest(self.uniq("tampered"), pub), key=key, tamper=flip)
+        c = self.check(rep, "signature")
+        self.assertEqual((c["ok"], c["code"]), (False, "bad_signature"))
+        # Signed by a key the publisher never registered.
+        rep = self.invalid(dev, self.manifest(self.uniq("stranger"), pub), key=self.keygen())
+        self.assertEqual(self.check(rep, "signature")["code"], "unknown_key")
+        # Not signed at all.
+        rep = self.invalid(dev, self.manifest(self.uniq("unsigned"), pub))
+        self.assertEqual(self.check(rep, "signature")["code"], "unsigned_bundle")
+        # Lua that does not compile: the file and line in the report.
+        rep = self.invalid(dev, self.manifest(self.uniq("syntax"), pub),
+                           {"routes/show.lua": "return function(req)\n  return {status = 200\nend\n"}, key)
+        c = self.check(rep, "lua")
+        self.assertEqual(c["code"], "syntax_error")
+        self.assertRegex(c["detail"], r"^routes/show\.lua: line \d+:")
+        self.assertTrue(self.check(rep, "signature")["ok"])
+        # A route no URL reaches (5 segments), a newer Luxima, an event
+        # Luxima does not emit: each named, all in one report.
+        m = self.manifest(self.uniq("reach"), pub, routes=[
+            {"method": "GET", "path": "/a/b/c/d/e", "file": "routes/show.lua"}],
+            hooks=[("member.added", "routes/show.lua")])
+        m["min_luxima"] = "99.0.0"
+        rep = self.invalid(dev, m, key=key)
+        self.assertEqual(self.check(rep, "routes")["code"], "unreachable_route")
+        self.assertIn("GET /a/b/c/d/e", self.check(rep, "routes")["detail"])
+        self.assertEqual(self.check(rep, "min_luxima")["code"], "luxima_too_old")
+        self.assertEqual(self.check(rep, "hooks")["code"], "unknown_event")
+        self.assertEqual(sum(1 for c in rep["checks"] if not c["ok"]), 3)
+
+    def test_undeclared_permission(self):
+        dev = self.user()
+        pub, key = self.publisher(dev)
+        name = self.uniq("sneaky")
+        m = self.manifest(name, pub, perms=("docs.read",), routes=[
+            {"method": "POST", "path": "/write", "file": "routes/write.lua"},
+            {"method": "GET", "path": "/show", "file": "routes/show.lua"}])
+        self.release(dev, m, {"routes/write.lua": ROUTE_WRITE, "routes/show.lua": ROUTE_SHOW}, key)
+        t = self.tenant()
+        self.assertEqual(self.call(t, "POST", "/plugins/%s/install" % name,
+                                   {"config": {"greeting": "hi"}}).status, 201)
+        r = self.call(t, "POST", "/plugins/v1/%s/write" % name, {})
+        p = assert_problem(self, r, 403, "permission_denied")
+        self.assertIn("docs.write", p["detail"])
+        self.assertIsNone(self.call(t, "GET", "/plugins/v1/%s/show" % name).json().get("doc"))
+
+    def test_quota(self):
+        dev = self.user()
+        pub, key = self.publisher(dev)
+        names = [self.uniq("quota"), self.uniq("quota")]
+        for n in names:
+            self.release(dev, self.manifest(n, pub), key=key)
+        t = self.tenant()
+        r = self.call(t, "POST", "/subscriptions", {"plan": "plug-one"})
+        self.assertEqual(r.status, 201, r.body)
+        r = self.call(t, "POST", "/plugins/%s/install" % names[0], {"config": {"greeting": "a"}})
+        self.assertEqual(r.status, 201, r.body)
+        r = self.call(t, "POST", "/plugins/%s/install" % names[1], {"config": {"greeting": "b"}})
+        p = assert_problem(self, r, 403, "quota_exceeded")
+        self.assertIn("plugins", p["detail"])
+        self.assertEqual([i["plugin"] for i in self.installed(t)], [names[0]])
+        # Room again once one is uninstalled.
+        self.assertEqual(self.call(t, "DELETE", "/plugins/%s/install" % names[0]).status, 204)
+        r = self.call(t, "POST", "/plugins/%s/install" % names[1], {"config": {"greeting": "b"}})
+        self.assertEqual(r.status, 201, r.body)
+        r = self.lx.get("/tenants/%s/usage" % t["id"], headers=t["h"])
+        self.assertEqual(r.json()["usage"]["plugins"]["used"], 1)
+
+    def test_viewer_reads_but_cannot_install(self):
+        dev = self.user()
+        pub, key = self.publisher(dev)
+        name = self.uniq("viewed")
+        self.release(dev, self.manifest(name, pub), key=key)
+        t = self.tenant()
+        viewer = self.user()
+        r = self.lx.post("/tenants/%s/members" % t["id"], {"email": viewer["email"], "role": "viewer"},
+                         headers=t["h"])
+        self.assertEqual(r.status, 201, r.body)
+        vh = dict(viewer["h"], **{"X-Tenant-Id": t["id"]})
+        r = self.lx.post("/plugins/%s/install" % name, {"config": {"greeting": "v"}}, headers=vh)
+        assert_problem(self, r, 403, "forbidden")
+        self.assertEqual(self.call(t, "POST", "/plugins/%s/install" % name,
+                                   {"config": {"greeting": "v"}}).status, 201)
+        r = self.lx.get("/plugins/v1/%s/show" % name, headers=vh)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json()["user"], viewer["id"])
+
+    # --- hooks -------------------------------------------------------------
+
+    def test_hook_runs_on_billing_event(self):
+        dev = self.user()
+        pub, key = self.publisher(dev)
+        name = self.uniq("hooked")
+        m = self.manifest(name, pub, perms=("docs.read", "docs.write"),
+                          hooks=[("subscription.created", "hooks/sub.lua")])
+        self.release(dev, m, {"routes/show.lua": ROUTE_SHOW, "hooks/sub.lua": HOOK_SUB}, key)
+        a, b = self.tenant(), self.tenant()
+        for t in (a, b):
+            self.assertEqual(self.call(t, "POST", "/plugins/%s/install" % name,
+                                       {"config": {"greeting": "hooked"}}).status, 201)
+        # B disables it: its hook does not run there.
+        self.assertEqual(self.call(b, "PATCH", "/plugins/%s/install" % name,
+                                   {"status": "disabled"}).status, 200)
+        self.assertIsNone(self.call(a, "GET", "/plugins/v1/%s/show" % name).json().get("doc"))
+        for t in (a, b):
+            r = self.call(t, "POST", "/subscriptions", {"plan": "pro"})
+            self.assertEqual(r.status, 201, r.body)
+        deadline, doc = time.time() + 15, None
+        while time.time() < deadline and doc is None:
+            doc = self.call(a, "GET", "/plugins/v1/%s/show" % name).json().get("doc")
+            time.sleep(0.1)
+        self.assertEqual(doc, {"event": "subscription.created", "plan": "pro", "greeting": "hooked"})
+        time.sleep(0.5)
+        self.assertEqual(self.call(b, "PATCH", "/plugins/%s/install" % name,
+                                   {"status": "enabled"}).status, 200)
+        self.assertIsNone(self.call(b, "GET", "/plugins/v1/%s/show" % name).json().get("doc"))
+        # Uninstalling removes the plugin's documents in the tenant.
+        self.assertEqual(self.call(a, "DELETE", "/plugins/%s/install" % name).status, 204)
+        self.assertEqual(self.call(a, "POST", "/plugins/%s/install" % name,
+                                   {"config": {"greeting": "again"}}).status, 201)
+        self.assertIsNone(self.call(a, "GET", "/plugins/v1/%s/show" % name).json().get("doc"))
+
+
+if __name__ == "__main__":
+    main()
