@@ -5,6 +5,8 @@
  * --at is a test clock: it lets an operator or a test close periods as of
  * a later instant (a month ahead) without waiting. Safe beside a running
  * server and safe to interrupt: each period closes in one transaction.
+ * The billing/createInvoice hook runs as in the server (the data folder's
+ * lua_scripts/ override, else the built-in).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 
 #include "billing.h"
 #include "cli.h"
+#include "functions.h"
 
 static const char usage[] = "renew [--at TIME]";
 
@@ -64,7 +67,10 @@ cmd_billing(int argc, char **argv)
 	if ((db = cli_open_db(&s, 0)) == NULL)
 		goto out;
 	lx_err_clear(&err);
+	/* The billing/createInvoice hook as the server runs it: the data
+	 * folder's override, else the built-in script. */
 	if (lx_migrate_up(db, NULL, &err) == -1
+	    || functions_hooks_init(s.data_dir, &err) == -1
 	    || billing_renew(lx_db_conn(db), now, &closed, &failed, &err)
 	        == -1) {
 		fprintf(stderr, "luxima: billing renew: %s\n", err.detail);

@@ -26,6 +26,7 @@
 #define REFRESH_BYTES 32 /* random bytes in a refresh token */
 
 static struct auth_config cfg;
+static struct auth_policy policy; /* hooks; members NULL: allow */
 
 /* --- small helpers --- */
 
@@ -292,7 +293,23 @@ auth_config_load(struct auth_config *out, struct lx_conn *c, auth_conf_fn conf,
 		snprintf(out->issuer, sizeof(out->issuer), "%s", s);
 	} else if (failed)
 		return (-1);
+	if ((s = setting(c, conf, "auth.allowed_email_domains", buf,
+	         sizeof(buf), err, &failed))
+	    != NULL)
+		snprintf(out->allowed_email_domains,
+		    sizeof(out->allowed_email_domains), "%s", s);
+	else if (failed)
+		return (-1);
 	return (0);
+}
+
+void
+auth_policy_set(const struct auth_policy *p)
+{
+	if (p != NULL)
+		policy = *p;
+	else
+		memset(&policy, 0, sizeof(policy));
 }
 
 const struct auth_config *
@@ -734,6 +751,11 @@ auth_register(struct lx_conn *c, const struct auth_client *cl,
 		    AUTH_NAME_MAX);
 		goto out;
 	}
+	/* The deployment's rules, before anything is looked up: a refusal
+	 * says nothing about whether the email is taken. */
+	if (policy.before_register != NULL
+	    && policy.before_register(cl, norm, err) == -1)
+		goto out;
 	if (auth_store_user_by_email(c, norm, &existing, NULL, &found, err)
 	    == -1)
 		goto out;
@@ -1007,7 +1029,9 @@ auth_session_issue(struct lx_conn *c, const struct auth_client *cl,
 	lx_buf_add_json_str(&detail, out->session_id);
 	lx_buf_adds(&detail, "}");
 	auth_uuid(rid);
-	if (auth_keys_refresh(c, err) == -1
+	if ((policy.before_session != NULL
+	        && policy.before_session(cl, u, method, aal, err) == -1)
+	    || auth_keys_refresh(c, err) == -1
 	    || new_refresh(out, hash, err) == -1)
 		goto out;
 	if (lx_conn_begin(c, err) == -1)

@@ -19,7 +19,9 @@
  * auth_keys.c (signing keys), auth_password.c (Argon2id, policy, email
  * normalisation), auth_revoke.c (revoked sessions), auth_email.c (email
  * verification and password reset by single-use tokens sent through the
- * mail outbox), auth_mfa.c (TOTP second factor and recovery codes).
+ * mail outbox), auth_mfa.c (TOTP second factor and recovery codes),
+ * auth_hooks.c (the auth/register, auth/login and auth/verifyToken hook
+ * scripts).
  */
 #ifndef LX_AUTH_H
 #define LX_AUTH_H
@@ -82,6 +84,9 @@ struct auth_config {
 	int64_t mfa_token_ttl_s; /* auth.mfa_token_ttl_s, 300 */
 	enum auth_alg signing_alg; /* auth.signing_alg, "EdDSA": the alg of
 				    * keys generated or rotated in */
+	char allowed_email_domains[1024]; /* auth.allowed_email_domains:
+					   * comma list given to the
+					   * auth/register hook; "" */
 };
 
 /* Looks up a config-file value by key, or NULL (cli_conf, or the server's
@@ -162,6 +167,30 @@ const struct auth_config *auth_config(void);
  */
 int auth_config_load(struct auth_config *cfg, struct lx_conn *c,
     auth_conf_fn conf, struct lx_err *err);
+
+/*
+ * Deployment policy the rules consult: the auth/register and auth/login
+ * hook scripts (auth_hooks.c sets them in the server; the CLI has none).
+ * Each member may be NULL (allow); each runs on the caller's thread with
+ * no transaction open and returns 0 to allow, -1 with err to refuse.
+ */
+struct auth_policy {
+	/* Before auth_register creates an account (or answers for a taken
+	 * email): email is normalised and passed the shape, name and
+	 * password checks. A refusal writes nothing. */
+	int (*before_register)(const struct auth_client *cl, const char *email,
+	    struct lx_err *err);
+	/* Before auth_session_issue opens a session for u, by method
+	 * ("password", "totp", "recovery") at aal: every sign-in path (the
+	 * password and second-factor logins, GoTrue's password grant and
+	 * signup). A refusal opens nothing. */
+	int (*before_session)(const struct auth_client *cl,
+	    const struct auth_user *u, const char *method, const char *aal,
+	    struct lx_err *err);
+};
+/* Sets the policy (copied; NULL clears it). Call before serving; not
+ * thread-safe. */
+void auth_policy_set(const struct auth_policy *p);
 
 /* --- rules (auth.c); each runs its own transaction on c --- */
 
@@ -706,6 +735,16 @@ int auth_store_user_metadata(struct lx_conn *c, const char *id, char **out,
 int auth_store_user_metadata_merge(struct lx_conn *c, const char *id,
     const char *patch, int64_t now, int64_t max, int *changed,
     struct lx_err *err);
+
+/* --- hook scripts (auth_hooks.c; server only) --- */
+
+/* Sets the auth policy (auth_policy_set) to the auth/register and
+ * auth/login hooks. Called by the module's init. */
+void auth_hooks_init(void);
+/* Appends the JSON object the auth/verifyToken hook adds to the answer of
+ * /auth/verify for id (the token's claims): its "extra" table, "{}" by
+ * default and when the hook fails (it fails open). */
+void auth_hooks_verify_extra(const struct lx_identity *id, struct lx_buf *b);
 
 /* The module descriptor (modules/modules.c). */
 extern const struct lx_module auth_module;

@@ -268,7 +268,8 @@ h_refresh(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	return (0);
 }
 
-/* {"valid":true, user_id, session_id, email, exp, claims}. */
+/* {"valid":true, user_id, session_id, email, exp, claims, extra}: extra
+ * from the auth/verifyToken hook ({} by default). */
 static void
 send_identity(struct lx_resp *resp, const struct lx_identity *id)
 {
@@ -281,8 +282,11 @@ send_identity(struct lx_resp *resp, const struct lx_identity *id)
 	lx_buf_add_json_str(&b, id->session_id);
 	lx_buf_adds(&b, ",\"email\":");
 	lx_buf_add_json_str(&b, id->email);
-	lx_buf_addf(&b, ",\"exp\":%lld,\"claims\":%s}", (long long)id->exp,
+	lx_buf_addf(&b,
+	    ",\"exp\":%lld,\"claims\":%s,\"extra\":", (long long)id->exp,
 	    id->claims_json != NULL ? id->claims_json : "{}");
+	auth_hooks_verify_extra(id, &b);
+	lx_buf_adds(&b, "}");
 	send_buf(resp, 200, &b);
 }
 
@@ -675,6 +679,7 @@ auth_mod_init(struct lx_server *srv, struct lx_err *err)
 	if (auth_init(lx_db_conn(lx_server_db(srv)), conf_lookup, err) == -1)
 		return (-1);
 	auth_email_default_url(server_url);
+	auth_hooks_init();
 	lx_server_set_authenticator(srv, auth_verify_token);
 	return (0);
 }
@@ -683,6 +688,7 @@ static void
 auth_mod_shutdown(void)
 {
 	auth_shutdown();
+	auth_policy_set(NULL);
 	auth_email_default_url(NULL);
 	server = NULL;
 }

@@ -9,8 +9,10 @@
  * system tables, tenant rows through the policy views), billing_http.c (the
  * route table: /plans, /admin/plans, /subscriptions), billing_invoices.c
  * (/invoices, invoice creation, finalization, payment, HTML, the renewal
- * job), billing_provider.c and billing_stripe.c (incoming payment-provider
- * webhooks).
+ * job), billing_provider.c, billing_stripe.c and billing_paddle.c
+ * (incoming payment-provider webhooks), billing_hooks.c (the
+ * billing/createInvoice, updateSubscription and webhookHandler hook
+ * scripts).
  *
  * Subscriptions are billed in arrears: a period's invoice holds the fee of
  * the plan the period began on, the proration items of plan changes within
@@ -392,7 +394,10 @@ struct billing_provider {
 	    const char *secret, int64_t now, int64_t tolerance_s,
 	    struct lx_err *err);
 	/* Reads the verified body into ev (cleared first): 0, or -1 with a
-	 * 400 err ("invalid_json", "invalid_event"). Pure, thread-safe. */
+	 * 400 err ("invalid_json", "invalid_event"). Pure, thread-safe.
+	 * The mapping used when the billing/webhookHandler hook has no
+	 * script (the built-in script maps the same); NULL: the provider's
+	 * events are mapped by the script only (503 without one). */
 	int (*read)(const char *body, size_t len, struct billing_event *ev,
 	    struct lx_err *err);
 	/* Applies ev in c's open transaction as system code, filling
@@ -455,6 +460,56 @@ int billing_stripe_read(
     const char *body, size_t len, struct billing_event *ev, struct lx_err *err);
 /* The built-in Stripe provider. */
 extern const struct billing_provider billing_stripe_provider;
+
+/* Paddle Billing's signature (billing_paddle.c): "Paddle-Signature:
+ * ts=<unix s>;h1=<hex>[;h1=...]", each h1 hex(HMAC-SHA256(secret, ts ":"
+ * body)) (several while a secret is rotated); any h1 matching passes, and
+ * ts must be within tolerance_s of now. 400 "invalid_signature_header",
+ * "invalid_signature", "stale_signature"; 500 without a secret. Pure. */
+int billing_paddle_verify(const char *header, const char *body, size_t len,
+    const char *secret, int64_t now, int64_t tolerance_s, struct lx_err *err);
+/* The "paddle" provider (an example of a second provider): its signature
+ * in C, its event mapping only in lua_scripts/billing/webhookHandler.lua
+ * (no C reader). Off until LUXIMA_PADDLE_WEBHOOK_SECRET or
+ * billing.paddle_webhook_secret is set. */
+extern const struct billing_provider billing_paddle_provider;
+
+/* --- hook scripts (billing_hooks.c; lua_scripts/README.md) --- */
+
+/*
+ * billing/createInvoice, from billing_inv_build inside its transaction:
+ * gives the script the subscription s, the period's plan p, the period,
+ * trial and reason, and iv's lines; replaces iv's lines by the ones it
+ * returns once each is checked (kind, description, integers, the
+ * invoice's currency, amount = quantity x unit_amount, no negative
+ * subscription or usage line; new ids and positions). The total is the
+ * caller's to sum. Fails open: no script, a failure or an unusable answer
+ * leaves the lines as built. 0, or -1 with err (a database error).
+ */
+int billing_hook_lines(struct lx_conn *c, const struct billing_subscription *s,
+    const struct billing_plan *p, int64_t start, int64_t end, int trial,
+    const char *reason, struct billing_invoice *iv, struct lx_err *err);
+/*
+ * billing/updateSubscription, before the change action ("change_plan",
+ * "cancel", "resume") of s from plan from to plan to (the same plan for
+ * cancel and resume): 0 to go on, -1 with err: the script's refusal (403
+ * or 422 with its code) or 503 "hook_failed" (fails closed). No script:
+ * 0.
+ */
+int billing_hook_sub_change(const struct billing_subscription *s,
+    const struct billing_plan *from, const struct billing_plan *to,
+    const char *action, struct lx_err *err);
+/*
+ * billing/webhookHandler, for provider p's verified body: when the hook
+ * has a script, gives it {provider, event} and reads its answer into ev
+ * (*mapped = 1): 0, or -1 with err: 400 "invalid_json"/"invalid_event"
+ * (not a JSON object), 400 with the script's code (action "reject"), 503
+ * "hook_failed" (the script failed or answered outside the contract:
+ * fails closed, the provider retries). Without a script *mapped = 0 and
+ * the caller uses p->read.
+ */
+int billing_hook_event(const struct billing_provider *p, const char *body,
+    size_t len, struct billing_event *ev, int *mapped, struct lx_err *err);
 
 extern const struct lx_module billing_module;
 

@@ -9,7 +9,10 @@
  * the tenant's limits, to the plan; PATCH changes the plan (a mid-period
  * change leaves two proration items for the period's invoice), cancels it
  * at the period's end or resumes it. A plan whose limits are below the
- * tenant's usage is refused with what exceeds.
+ * tenant's usage is refused with what exceeds. Each change a PATCH makes
+ * (change_plan, then cancel or resume) is put to the
+ * billing/updateSubscription hook first (billing_hooks.c), after the rules
+ * here passed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -717,6 +720,9 @@ h_sub_patch(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 			return (
 			    rc == 1 ? 0 : tenants_http_fail(req, resp, err));
 		}
+		if (billing_hook_sub_change(&s, &from, &to, "change_plan", err)
+		    == -1)
+			return (tenants_http_fail_tx(req, resp, err));
 		/* A trial is not billed, so it changes plan without
 		 * proration. */
 		if (strcmp(s.status, "trialing") == 0)
@@ -730,8 +736,13 @@ h_sub_patch(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 		    == -1)
 			return (tenants_http_fail_tx(req, resp, err));
 	}
-	if (cancel != NULL)
+	if (cancel != NULL && cJSON_IsTrue(cancel) != s.cancel_at_period_end) {
+		if (billing_hook_sub_change(&s, &to, &to,
+		        cJSON_IsTrue(cancel) ? "cancel" : "resume", err)
+		    == -1)
+			return (tenants_http_fail_tx(req, resp, err));
 		s.cancel_at_period_end = cJSON_IsTrue(cancel);
+	}
 	s.updated_at = now;
 	if (billing_store_sub_update(req->db, &s, err) == -1
 	    || sub_audit(req, "subscription.update", &s, to.code, err) == -1

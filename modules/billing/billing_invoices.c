@@ -491,7 +491,9 @@ lines_usage(struct lx_conn *c, const struct billing_subscription *s,
 /*
  * Builds the draft invoice of s's period [start, end) inside c's open
  * transaction: the period plan's fee (none for a trial), the pending
- * items, metered usage beyond the included amounts (none for a trial).
+ * items, metered usage beyond the included amounts (none for a trial),
+ * then the billing/createInvoice hook's rules over those lines (a hook
+ * that leaves no line leaves nothing to bill); the total is summed here.
  * 1 when the period has nothing to bill (nothing written), 0 with iv
  * filled, -1 with err (409 "invoice_exists" if the period has one).
  */
@@ -521,7 +523,11 @@ billing_inv_build(struct lx_conn *c, int mode,
 		l->period_end = end;
 	}
 	if (lines_items(c, mode, s, iv, err) == -1
-	    || (!trial && lines_usage(c, s, &p, start, end, iv, err) == -1))
+	    || (!trial && lines_usage(c, s, &p, start, end, iv, err) == -1)
+	    || (iv->nlines > 0
+	        && billing_hook_lines(
+	               c, s, &p, start, end, trial, reason, iv, err)
+	            == -1))
 		goto fail;
 	if (iv->nlines == 0) {
 		billing_invoice_cleanup(iv);

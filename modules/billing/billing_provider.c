@@ -12,11 +12,14 @@
  * mapping that the state refuses (a void invoice paid) answers its 4xx and
  * records nothing, so the provider's retries and dashboard show it.
  *
- * The providers live in one table: the built-in Stripe (billing_stripe.c)
- * and whatever a deployment registers (billing_provider_register). The
- * mapping onto our state (billing_provider_apply) is shared and works in
- * provider-neutral terms (struct billing_event); a provider may bring its
- * own. System code on the base tables.
+ * The providers live in one table: the built-in Stripe (billing_stripe.c),
+ * the example "paddle" (billing_paddle.c) and whatever a deployment
+ * registers (billing_provider_register). The signature is checked here in
+ * C; what an event means in our terms (struct billing_event) comes from
+ * the billing/webhookHandler hook script (billing_hooks.c), or, when that
+ * hook has no script, from the provider's C reader. Applying it to our
+ * state (billing_provider_apply) is shared and provider-neutral; a
+ * provider may bring its own. System code on the base tables.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -41,8 +44,9 @@ struct slot {
 /* Filled before the server starts, read-only while it runs. */
 static struct slot slots[PROVIDERS_MAX] = {
 	{ &billing_stripe_provider, NULL, TOLERANCE_DEFAULT_S },
+	{ &billing_paddle_provider, NULL, TOLERANCE_DEFAULT_S },
 };
-static int nslots = 1;
+static int nslots = 2;
 
 static struct slot *
 slot_find(const char *name)
@@ -697,7 +701,7 @@ billing_provider_webhook(
 	struct lx_buf b;
 	struct slot *s;
 	char env[96];
-	int replay;
+	int replay, mapped = 0;
 
 	if ((s = slot_find(name)) == NULL) {
 		lx_err_set(err, 404, "unknown_provider",
@@ -716,7 +720,18 @@ billing_provider_webhook(
 	        req->raw_len, s->secret, lx_now_ms() / 1000, s->tolerance_s,
 	        err)
 	        == -1
-	    || s->p->read(req->raw_body, req->raw_len, &ev, err) == -1)
+	    || billing_hook_event(
+	           s->p, req->raw_body, req->raw_len, &ev, &mapped, err)
+	        == -1)
+		goto refuse;
+	if (!mapped && s->p->read == NULL) {
+		lx_err_set(err, 503, "provider_not_configured",
+		    "%s events are mapped by the billing/webhookHandler hook, "
+		    "which has no script here",
+		    s->p->name);
+		goto refuse;
+	}
+	if (!mapped && s->p->read(req->raw_body, req->raw_len, &ev, err) == -1)
 		goto refuse;
 	ev.request_id = req->request_id;
 	ev.address = req->remote_addr;

@@ -316,7 +316,7 @@ struct lx_server_config {
 	int request_timeout_ms; /* 0: 30000 */
 	int idle_timeout_ms; /* keep-alive idle; 0: 5000 */
 	const char *cors_origins; /* comma list, "*" or NULL (off) */
-	const char *data_dir; /* for the temporary TLS key file */
+	const char *data_dir; /* the TLS key file, hook overrides */
 	/* Config-file lookup for modules ("auth.issuer"), or NULL. */
 	const char *(*conf)(const char *key);
 };
@@ -343,6 +343,9 @@ const char *lx_server_url(const struct lx_server *srv);
 struct lx_db *lx_server_db(const struct lx_server *srv);
 /* The config file's value for key (cfg->conf), or NULL. */
 const char *lx_server_conf(const struct lx_server *srv, const char *key);
+/* The data folder the server was started on (cfg->data_dir, copied), or
+ * NULL when none was given. Valid until lx_server_stop. */
+const char *lx_server_data_dir(const struct lx_server *srv);
 /* Sets the verifier of bearer tokens for NEED_USER routes; a module calls
  * it from its init. Without one, such routes answer 401. */
 void lx_server_set_authenticator(struct lx_server *srv, lx_authenticator fn);

@@ -1281,8 +1281,7 @@ lx_server_start(const struct lx_server_config *cfg, struct lx_db *db,
 	srv->request_timeout_ms =
 	    cfg->request_timeout_ms > 0 ? cfg->request_timeout_ms : 30000;
 	srv->conf = cfg->conf;
-	srv->data_dir =
-	    cfg->data_dir != NULL ? lx_strdup(cfg->data_dir) : NULL;
+	srv->data_dir = cfg->data_dir != NULL ? lx_strdup(cfg->data_dir) : NULL;
 	parse_origins(srv, cfg->cors_origins);
 	if (modules_init(srv, err) == -1)
 		goto out;

@@ -1,6 +1,7 @@
 /*
  * Files compiled into the binary by cmake/embed.cmake: the migrations and
- * seeds, the OpenAPI document and the web console. Each table is sorted by
+ * seeds, the OpenAPI document, the web console and the built-in hook
+ * scripts. Each table is sorted by
  * name and ends with an entry whose name is NULL.
  */
 #ifndef LX_EMBED_H
@@ -17,6 +18,7 @@ struct lx_embed {
 extern const struct lx_embed lx_embed_migrations[]; /* migrations/ */
 extern const struct lx_embed lx_embed_api[]; /* api/openapi.* */
 extern const struct lx_embed lx_embed_web[]; /* web/ */
+extern const struct lx_embed lx_embed_lua[]; /* lua_scripts/ */
 
 /* Returns the entry called name in table, or NULL. */
 const struct lx_embed *lx_embed_find(

@@ -11,7 +11,9 @@
  * functions_http.c (route table, handlers), functions_invoke.c (the
  * invocation path), functions_host.c (secrets, documents, http.fetch,
  * jobs, events for scripts), functions_log.c (the batched invocation
- * log), functions_pool.c (one edge_state per thread, limits from config).
+ * log), functions_pool.c (one edge_state per thread, limits from config),
+ * functions_hooks.c (the built-in hook scripts of lua_scripts/ and their
+ * per-deployment overrides).
  */
 #ifndef FUNCTIONS_H
 #define FUNCTIONS_H
@@ -282,6 +284,59 @@ extern const struct edge_host_ops functions_host_ops;
  */
 int functions_host_fetch(void *ud, const char *req_json, int64_t deadline_ns,
     char **resp_json, struct lx_err *err);
+
+/* --- built-in hook scripts (functions_hooks.c) --- */
+
+struct cJSON;
+
+/*
+ * Settles the script of each of the nine hooks (lua_scripts/README.md):
+ * <data_dir>/lua_scripts/<hook>.lua when that file exists (an empty one
+ * turns the hook off; one that cannot be read makes the hook fail), else
+ * the built-in compiled from lua_scripts/, else none; data_dir may be
+ * NULL (built-ins only). Overrides are read here only: a change needs a
+ * restart. An override that does not compile is logged now and fails at
+ * each call. Call before any thread runs a hook (the functions module's
+ * init; `luxima billing renew`); not thread-safe. Returns 0.
+ */
+int functions_hooks_init(const char *data_dir, struct lx_err *err);
+/*
+ * Runs hook ("auth/register") on req_json (a JSON object) in the calling
+ * thread's sandbox with the functions.* limits, no host (json, crypto and
+ * log only; log lines go to the server log). On 0, *out is the object the
+ * handler returned as json= (cJSON_Delete), or NULL: the hook has no
+ * script, or it failed and fails open (logged); either way the caller
+ * applies its default. On -1 err is 503 "hook_failed" (a fail-closed hook
+ * whose script failed: logged with the reason) or 500 for an unknown
+ * hook. Thread-safe after functions_hooks_init.
+ */
+int functions_hook(const char *hook, const char *req_json, struct cJSON **out,
+    struct lx_err *err);
+/* For a caller that found the answer of hook unusable (why): logs it;
+ * 0 when the hook fails open (apply the default), else -1 with err 503
+ * "hook_failed". */
+int functions_hook_bad(const char *hook, const char *why, struct lx_err *err);
+/* An allow/deny answer: {allow = bool, status = 403|422, code, reason}. */
+struct functions_decision {
+	int allow; /* 1: go on */
+	int status; /* a refusal's HTTP status */
+	char code[48]; /* a refusal's machine code, [a-z][a-z0-9_]* */
+	char reason[301]; /* a refusal's sentence for the client */
+};
+/*
+ * Reads out (a hook's answer) as a decision into *d: allow is required;
+ * status (403 or 422), code and reason are optional (defaults: status,
+ * code, "refused by the <hook> hook"); null members count as absent, any
+ * other member makes the answer unusable. 0 with *d filled, or what
+ * functions_hook_bad says for an unusable answer (0 with d->allow = 1 for
+ * a fail-open hook).
+ */
+int functions_hook_decision(const char *hook, const struct cJSON *out,
+    int status, const char *code, struct functions_decision *d,
+    struct lx_err *err);
+/* 1 if calling hook may do more than return *out = NULL: it has a script,
+ * or a broken override (so a caller may skip building a request). */
+int functions_hook_active(const char *hook);
 
 /* --- the invocation log (functions_log.c) --- */
 

@@ -625,7 +625,8 @@ static int
 functions_init(struct lx_server *srv, struct lx_err *err)
 {
 	module_srv = srv;
-	if (functions_pool_init(srv, err) == -1)
+	if (functions_pool_init(srv, err) == -1
+	    || functions_hooks_init(lx_server_data_dir(srv), err) == -1)
 		return (-1);
 	lx_jobs_register("functions.background", functions_job_run);
 	return (functions_log_start(lx_server_db(srv), err));
@@ -676,9 +677,11 @@ static const struct lx_route functions_routes[] = {
 	{ "/functions/{name}/rollback", M_POST, WRITE, &rollback_schema,
 	    h_rollback },
 	{ "/functions/{name}/invocations", M_GET, READ, NULL, h_invocations },
+	/* Counted as a function invocation (functions_invoke), not also as
+	 * an API request. */
 	{ "/functions/v1/{name}", ANY_METHOD,
-	    NEED_TENANT_CTX_OPT_PERM(PERM_FUNCTIONS_READ), &lx_any_body,
-	    functions_invoke },
+	    LX_UNMETERED(NEED_TENANT_CTX_OPT_PERM(PERM_FUNCTIONS_READ)),
+	    &lx_any_body, functions_invoke },
 	{ "/secrets", M_GET, READ, NULL, h_secrets },
 	{ "/secrets/{secret_name}", M_PUT, WRITE, &secret_schema,
 	    h_secret_set },
