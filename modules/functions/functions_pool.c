@@ -82,10 +82,47 @@ setting(const char *key, int64_t max, int64_t *out, struct lx_err *err)
 	return (0);
 }
 
+/* One allow-list entry p[0..n): "host", "host:port", a bare IPv6
+ * address, "[ipv6]" or "[ipv6]:port" (port 0: any). 0, or -1. */
+static int
+entry_parse(const char *p, size_t n, char *host, size_t size, int *port)
+{
+	const char *end = p + n, *h = p, *he, *colon;
+
+	*port = 0;
+	if (*p == '[') {
+		if ((he = memchr(p, ']', n)) == NULL)
+			return (-1);
+		h = p + 1;
+		colon = he + 1 < end ? he + 1 : NULL;
+		if (colon != NULL && *colon != ':')
+			return (-1);
+	} else {
+		colon = memchr(p, ':', n);
+		/* Two colons or more: a bare IPv6 address, no port. */
+		if (colon != NULL
+		    && memchr(colon + 1, ':', (size_t)(end - colon - 1))
+		        != NULL)
+			colon = NULL;
+		he = colon != NULL ? colon : end;
+	}
+	if (colon != NULL) {
+		*port = atoi(colon + 1);
+		if (*port < 1 || *port > 65535
+		    || strspn(colon + 1, "0123456789")
+		        != (size_t)(end - colon - 1))
+			return (-1);
+	}
+	if (he == h || (size_t)(he - h) >= size)
+		return (-1);
+	snprintf(host, size, "%.*s", (int)(he - h), h);
+	return (0);
+}
+
 static int
 allow_parse(const char *list, struct lx_err *err)
 {
-	const char *p, *e, *colon;
+	const char *p, *e;
 	size_t n;
 
 	nallow = 0;
@@ -103,20 +140,13 @@ allow_parse(const char *list, struct lx_err *err)
 			    "functions.http_allow: at most %d hosts of at "
 			    "most 255 bytes",
 			    ALLOW_MAX));
-		colon = memchr(p, ':', n);
-		allow[nallow].port = 0;
-		if (colon != NULL) {
-			allow[nallow].port = atoi(colon + 1);
-			if (allow[nallow].port < 1
-			    || allow[nallow].port > 65535)
-				return (lx_err_set(err, 500, "invalid_config",
-				    "functions.http_allow: bad port in "
-				    "\"%.*s\"",
-				    (int)n, p));
-			n = (size_t)(colon - p);
-		}
-		snprintf(allow[nallow].host, sizeof(allow[0].host), "%.*s",
-		    (int)n, p);
+		if (entry_parse(p, n, &allow[nallow].host[0],
+		        sizeof(allow[0].host), &allow[nallow].port)
+		    == -1)
+			return (lx_err_set(err, 500, "invalid_config",
+			    "functions.http_allow: \"%.*s\" is not host, "
+			    "host:port, [ipv6] or [ipv6]:port",
+			    (int)n, p));
 		nallow++;
 	}
 	return (0);
