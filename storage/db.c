@@ -691,6 +691,29 @@ lx_db_stats(struct lx_db *db, struct lx_db_stats *out)
 	pthread_mutex_unlock(&db->mu);
 }
 
+void
+lx_stmt_finish(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+void
+lx_col_text(sqlite3_stmt *st, int i, char *dst, size_t size)
+{
+	const unsigned char *p = sqlite3_column_text(st, i);
+
+	snprintf(dst, size, "%s", p != NULL ? (const char *)p : "");
+}
+
+char *
+lx_col_dup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *p = sqlite3_column_text(st, i);
+
+	return (p != NULL ? lx_strdup((const char *)p) : NULL);
+}
+
 int
 lx_conn_step_int(struct lx_conn *c, sqlite3_stmt *st, const char *what,
     int64_t *out, struct lx_err *err)

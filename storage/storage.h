@@ -77,6 +77,14 @@ int lx_conn_in_tx(struct lx_conn *c);
  * lx_conn_error (what names the step). */
 int lx_conn_step_done(
     struct lx_conn *c, sqlite3_stmt *st, const char *what, struct lx_err *err);
+/* Resets a cached statement and clears its bindings (after reading it by
+ * hand). */
+void lx_stmt_finish(sqlite3_stmt *st);
+/* Column i of st's current row as text into dst (size bytes, truncated;
+ * "" for NULL). */
+void lx_col_text(sqlite3_stmt *st, int i, char *dst, size_t size);
+/* Column i of st's current row as an lx_malloc'd string, NULL for NULL. */
+char *lx_col_dup(sqlite3_stmt *st, int i);
 /* Steps a cached statement whose first row's first column is an integer
  * (a count), into *out (0 when there is no row), then resets it and clears
  * its bindings; on failure fills err through lx_conn_error. */

@@ -21,13 +21,6 @@
 #define DOCS_MAX_DEFAULT 10000 /* documents per tenant */
 #define EVENT_PREFIX "custom." /* the event types scripts may emit */
 
-static void
-finish(sqlite3_stmt *st)
-{
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-}
-
 static const char sql_secret[] =
     "SELECT value FROM p_function_secrets WHERE name = ?1";
 
@@ -50,7 +43,7 @@ secret_get(
 		*len = (size_t)sqlite3_column_bytes(st, 0);
 		*val = lx_strndup(p, *len);
 	}
-	finish(st);
+	lx_stmt_finish(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return (lx_conn_error(h->c, rc, "secret", err));
 	return (0);
@@ -78,7 +71,7 @@ doc_get(void *ud, const char *coll, const char *key, char **json,
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW
 	    && (p = sqlite3_column_text(st, 0)) != NULL)
 		*json = lx_strdup((const char *)p);
-	finish(st);
+	lx_stmt_finish(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return (lx_conn_error(h->c, rc, "document", err));
 	return (0);
@@ -215,7 +208,7 @@ doc_query(void *ud, const char *coll, const char *prefix, const char *after,
 		lx_buf_add_time_json(&b, sqlite3_column_int64(st, 2));
 		lx_buf_adds(&b, "}");
 	}
-	finish(st);
+	lx_stmt_finish(st);
 	if (rc != SQLITE_DONE) {
 		lx_buf_cleanup(&b);
 		return (lx_conn_error(h->c, rc, "documents", err));

@@ -13,29 +13,6 @@
 
 #include "functions.h"
 
-static void
-finish(sqlite3_stmt *st)
-{
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-}
-
-static void
-col_text(sqlite3_stmt *st, int i, char *dst, size_t size)
-{
-	const unsigned char *p = sqlite3_column_text(st, i);
-
-	snprintf(dst, size, "%s", p != NULL ? (const char *)p : "");
-}
-
-static char *
-col_dup(sqlite3_stmt *st, int i)
-{
-	const unsigned char *p = sqlite3_column_text(st, i);
-
-	return (p != NULL ? lx_strdup((const char *)p) : NULL);
-}
-
 #define FN_COLS \
 	"f.id, f.tenant_id, f.name, f.public, f.active_version, " \
 	"coalesce(f.created_by, ''), f.created_at, f.updated_at, " \
@@ -46,12 +23,12 @@ static void
 fn_row(sqlite3_stmt *st, struct functions_fn *f)
 {
 	memset(f, 0, sizeof(*f));
-	col_text(st, 0, f->id, sizeof(f->id));
-	col_text(st, 1, f->tenant_id, sizeof(f->tenant_id));
-	col_text(st, 2, f->name, sizeof(f->name));
+	lx_col_text(st, 0, f->id, sizeof(f->id));
+	lx_col_text(st, 1, f->tenant_id, sizeof(f->tenant_id));
+	lx_col_text(st, 2, f->name, sizeof(f->name));
 	f->public = sqlite3_column_int(st, 3);
-	col_text(st, 4, f->active_version, sizeof(f->active_version));
-	col_text(st, 5, f->created_by, sizeof(f->created_by));
+	lx_col_text(st, 4, f->active_version, sizeof(f->active_version));
+	lx_col_text(st, 5, f->created_by, sizeof(f->created_by));
 	f->created_at = sqlite3_column_int64(st, 6);
 	f->updated_at = sqlite3_column_int64(st, 7);
 	f->nversions = sqlite3_column_int(st, 8);
@@ -72,7 +49,7 @@ functions_store_get(struct lx_conn *c, const char *name,
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		fn_row(st, out);
-	finish(st);
+	lx_stmt_finish(st);
 	if (rc == SQLITE_DONE)
 		return (lx_err_set(err, 404, "not_found", "no such function"));
 	if (rc != SQLITE_ROW)
@@ -98,7 +75,7 @@ functions_store_list(struct lx_conn *c, const char *after, int limit,
 	sqlite3_bind_int(st, 2, limit);
 	while (*n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		fn_row(st, &rows[(*n)++]);
-	finish(st);
+	lx_stmt_finish(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return (lx_conn_error(c, rc, "functions", err));
 	return (0);
@@ -197,14 +174,14 @@ functions_store_versions(struct lx_conn *c, const char *fn_id,
 	while (*n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		v = &rows[(*n)++];
 		memset(v, 0, sizeof(*v));
-		col_text(st, 0, v->id, sizeof(v->id));
-		col_text(st, 1, v->version, sizeof(v->version));
-		col_text(st, 2, v->sha256, sizeof(v->sha256));
+		lx_col_text(st, 0, v->id, sizeof(v->id));
+		lx_col_text(st, 1, v->version, sizeof(v->version));
+		lx_col_text(st, 2, v->sha256, sizeof(v->sha256));
 		v->size = sqlite3_column_int64(st, 3);
-		col_text(st, 4, v->created_by, sizeof(v->created_by));
+		lx_col_text(st, 4, v->created_by, sizeof(v->created_by));
 		v->created_at = sqlite3_column_int64(st, 5);
 	}
-	finish(st);
+	lx_stmt_finish(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return (lx_conn_error(c, rc, "function versions", err));
 	return (0);
@@ -289,19 +266,19 @@ functions_store_invocations(struct lx_conn *c, const char *fn_id,
 		r = &rows[(*n)++];
 		memset(r, 0, sizeof(*r));
 		r->id = sqlite3_column_int64(st, 0);
-		col_text(st, 1, r->tenant_id, sizeof(r->tenant_id));
-		col_text(st, 2, r->function_id, sizeof(r->function_id));
-		col_text(st, 3, r->version, sizeof(r->version));
+		lx_col_text(st, 1, r->tenant_id, sizeof(r->tenant_id));
+		lx_col_text(st, 2, r->function_id, sizeof(r->function_id));
+		lx_col_text(st, 3, r->version, sizeof(r->version));
 		r->started_at = sqlite3_column_int64(st, 4);
 		r->duration_us = sqlite3_column_int64(st, 5);
 		r->status = sqlite3_column_int(st, 6);
 		r->memory = sqlite3_column_int64(st, 7);
-		r->error = col_dup(st, 8);
-		r->log = col_dup(st, 9);
-		col_text(st, 10, r->request_id, sizeof(r->request_id));
-		col_text(st, 11, r->actor, sizeof(r->actor));
+		r->error = lx_col_dup(st, 8);
+		r->log = lx_col_dup(st, 9);
+		lx_col_text(st, 10, r->request_id, sizeof(r->request_id));
+		lx_col_text(st, 11, r->actor, sizeof(r->actor));
 	}
-	finish(st);
+	lx_stmt_finish(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return (lx_conn_error(c, rc, "invocations", err));
 	return (0);
@@ -355,16 +332,16 @@ functions_store_target(struct lx_conn *c, const char *tenant_id,
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, want_source);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		col_text(st, 0, out->fn_id, sizeof(out->fn_id));
+		lx_col_text(st, 0, out->fn_id, sizeof(out->fn_id));
 		out->public = sqlite3_column_int(st, 1);
-		col_text(st, 2, out->version, sizeof(out->version));
-		col_text(st, 3, out->version_id, sizeof(out->version_id));
+		lx_col_text(st, 2, out->version, sizeof(out->version));
+		lx_col_text(st, 3, out->version_id, sizeof(out->version_id));
 		if (want_source && (src = sqlite3_column_text(st, 4)) != NULL) {
 			out->source_len = (size_t)sqlite3_column_bytes(st, 4);
 			out->source = lx_strndup(src, out->source_len);
 		}
 	}
-	finish(st);
+	lx_stmt_finish(st);
 	if (rc == SQLITE_DONE)
 		lx_err_set(err, 404, "not_found", "no such function");
 	else if (rc != SQLITE_ROW)
@@ -395,8 +372,8 @@ tenant_lookup(struct lx_conn *c, const char *sql, const char *slug,
 		goto out;
 	sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		col_text(st, 0, id, FUNCTIONS_ID_SIZE);
-	finish(st);
+		lx_col_text(st, 0, id, FUNCTIONS_ID_SIZE);
+	lx_stmt_finish(st);
 	if (rc == SQLITE_DONE)
 		lx_err_set(err, 404, "not_found", "no such tenant");
 	else if (rc != SQLITE_ROW)
@@ -445,7 +422,7 @@ functions_store_secrets(struct lx_conn *c, struct functions_secret *rows,
 	while (*n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		r = &rows[(*n)++];
 		memset(r, 0, sizeof(*r));
-		col_text(st, 0, r->name, sizeof(r->name));
+		lx_col_text(st, 0, r->name, sizeof(r->name));
 		v = sqlite3_column_text(st, 1);
 		crypto_hash_sha256(h, v != NULL ? v : (const unsigned char *)"",
 		    (unsigned long long)sqlite3_column_bytes(st, 1));
@@ -453,7 +430,7 @@ functions_store_secrets(struct lx_conn *c, struct functions_secret *rows,
 		r->created_at = sqlite3_column_int64(st, 2);
 		r->updated_at = sqlite3_column_int64(st, 3);
 	}
-	finish(st);
+	lx_stmt_finish(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return (lx_conn_error(c, rc, "secrets", err));
 	return (0);

@@ -18,29 +18,6 @@
 #include "plugins.h"
 #include "storage.h"
 
-static void
-finish(sqlite3_stmt *st)
-{
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-}
-
-static void
-col_text(sqlite3_stmt *st, int i, char *dst, size_t size)
-{
-	const unsigned char *p = sqlite3_column_text(st, i);
-
-	snprintf(dst, size, "%s", p != NULL ? (const char *)p : "");
-}
-
-static char *
-col_dup(sqlite3_stmt *st, int i)
-{
-	const unsigned char *p = sqlite3_column_text(st, i);
-
-	return (p != NULL ? lx_strdup((const char *)p) : NULL);
-}
-
 /* Binds s, or NULL for an empty s. */
 static void
 bind_opt(sqlite3_stmt *st, int i, const char *s)
@@ -59,7 +36,7 @@ step_write(struct lx_conn *c, sqlite3_stmt *st, const char *what,
 {
 	int rc = sqlite3_step(st);
 
-	finish(st);
+	lx_stmt_finish(st);
 	if (rc == SQLITE_DONE)
 		return (0);
 	if ((rc & 0xff) == SQLITE_CONSTRAINT && code != NULL)
@@ -75,10 +52,10 @@ static void
 pub_row(sqlite3_stmt *st, struct plugins_publisher *p)
 {
 	memset(p, 0, sizeof(*p));
-	col_text(st, 0, p->id, sizeof(p->id));
-	col_text(st, 1, p->name, sizeof(p->name));
-	col_text(st, 2, p->display_name, sizeof(p->display_name));
-	col_text(st, 3, p->owner_id, sizeof(p->owner_id));
+	lx_col_text(st, 0, p->id, sizeof(p->id));
+	lx_col_text(st, 1, p->name, sizeof(p->name));
+	lx_col_text(st, 2, p->display_name, sizeof(p->display_name));
+	lx_col_text(st, 3, p->owner_id, sizeof(p->owner_id));
 	p->created_at = sqlite3_column_int64(st, 4);
 	p->updated_at = sqlite3_column_int64(st, 5);
 }
@@ -124,7 +101,7 @@ plugins_store_publisher_get(struct lx_conn *c, const char *name,
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		pub_row(st, out);
-	finish(st);
+	lx_stmt_finish(st);
 	if (rc == SQLITE_DONE)
 		lx_err_set(err, 404, "not_found", "no such publisher");
 	else if (rc != SQLITE_ROW)
@@ -157,7 +134,7 @@ plugins_store_publishers(struct lx_conn *c, const char *owner_id,
 	sqlite3_bind_int(st, 3, limit);
 	while (*n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		pub_row(st, &rows[(*n)++]);
-	finish(st);
+	lx_stmt_finish(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		lx_conn_error(c, rc, "publishers", err);
 	else
@@ -173,9 +150,9 @@ static void
 key_row(sqlite3_stmt *st, struct plugins_key *k)
 {
 	memset(k, 0, sizeof(*k));
-	col_text(st, 0, k->id, sizeof(k->id));
-	col_text(st, 1, k->key_id, sizeof(k->key_id));
-	col_text(st, 2, k->public_key, sizeof(k->public_key));
+	lx_col_text(st, 0, k->id, sizeof(k->id));
+	lx_col_text(st, 1, k->key_id, sizeof(k->key_id));
+	lx_col_text(st, 2, k->public_key, sizeof(k->public_key));
 	k->created_at = sqlite3_column_int64(st, 3);
 	k->revoked_at = sqlite3_column_int64(st, 4);
 }
@@ -224,7 +201,7 @@ plugins_store_keys(struct lx_conn *c, const char *publisher_id,
 	sqlite3_bind_int(st, 2, limit);
 	while (*n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		key_row(st, &rows[(*n)++]);
-	finish(st);
+	lx_stmt_finish(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		lx_conn_error(c, rc, "publisher keys", err);
 	else
@@ -252,7 +229,7 @@ plugins_store_key_get(struct lx_conn *c, const char *publisher_id,
 	sqlite3_bind_text(st, 2, key_id, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		key_row(st, out);
-	finish(st);
+	lx_stmt_finish(st);
 	if (rc == SQLITE_DONE)
 		lx_err_set(err, 404, "key_not_found",
 		    "the publisher has no key %.16s", key_id);
@@ -306,13 +283,13 @@ static void
 plugin_row(sqlite3_stmt *st, struct plugins_plugin *p)
 {
 	memset(p, 0, sizeof(*p));
-	col_text(st, 0, p->id, sizeof(p->id));
-	col_text(st, 1, p->name, sizeof(p->name));
-	col_text(st, 2, p->publisher_id, sizeof(p->publisher_id));
-	col_text(st, 3, p->publisher, sizeof(p->publisher));
-	col_text(st, 4, p->owner_id, sizeof(p->owner_id));
-	col_text(st, 5, p->description, sizeof(p->description));
-	col_text(st, 6, p->latest_version, sizeof(p->latest_version));
+	lx_col_text(st, 0, p->id, sizeof(p->id));
+	lx_col_text(st, 1, p->name, sizeof(p->name));
+	lx_col_text(st, 2, p->publisher_id, sizeof(p->publisher_id));
+	lx_col_text(st, 3, p->publisher, sizeof(p->publisher));
+	lx_col_text(st, 4, p->owner_id, sizeof(p->owner_id));
+	lx_col_text(st, 5, p->description, sizeof(p->description));
+	lx_col_text(st, 6, p->latest_version, sizeof(p->latest_version));
 	p->created_at = sqlite3_column_int64(st, 7);
 	p->updated_at = sqlite3_column_int64(st, 8);
 }
@@ -333,7 +310,7 @@ plugins_store_plugin_get(struct lx_conn *c, const char *ref,
 	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		plugin_row(st, out);
-	finish(st);
+	lx_stmt_finish(st);
 	if (rc == SQLITE_DONE)
 		lx_err_set(err, 404, "not_found", "no such plugin");
 	else if (rc != SQLITE_ROW)
@@ -392,7 +369,7 @@ plugins_store_plugins(struct lx_conn *c, const char *owner_id,
 	sqlite3_bind_int(st, 3, limit);
 	while (*n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		plugin_row(st, &rows[(*n)++]);
-	finish(st);
+	lx_stmt_finish(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		lx_conn_error(c, rc, "plugins", err);
 	else
@@ -430,9 +407,9 @@ plugins_store_plugin_latest(
 		lx_free(best);
 		lx_free(desc);
 		best = lx_strdup(v);
-		desc = col_dup(st, 1);
+		desc = lx_col_dup(st, 1);
 	}
-	finish(st);
+	lx_stmt_finish(st);
 	if (rc != SQLITE_DONE) {
 		lx_conn_error(c, rc, "published versions", err);
 		goto out;
@@ -462,17 +439,17 @@ static void
 version_row(sqlite3_stmt *st, struct plugins_version *v)
 {
 	memset(v, 0, sizeof(*v));
-	col_text(st, 0, v->id, sizeof(v->id));
-	col_text(st, 1, v->plugin_id, sizeof(v->plugin_id));
-	col_text(st, 2, v->version, sizeof(v->version));
-	col_text(st, 3, v->status, sizeof(v->status));
-	col_text(st, 4, v->digest, sizeof(v->digest));
-	col_text(st, 5, v->key_id, sizeof(v->key_id));
-	col_text(st, 6, v->uploaded_by, sizeof(v->uploaded_by));
+	lx_col_text(st, 0, v->id, sizeof(v->id));
+	lx_col_text(st, 1, v->plugin_id, sizeof(v->plugin_id));
+	lx_col_text(st, 2, v->version, sizeof(v->version));
+	lx_col_text(st, 3, v->status, sizeof(v->status));
+	lx_col_text(st, 4, v->digest, sizeof(v->digest));
+	lx_col_text(st, 5, v->key_id, sizeof(v->key_id));
+	lx_col_text(st, 6, v->uploaded_by, sizeof(v->uploaded_by));
 	v->size = sqlite3_column_int64(st, 7);
-	v->manifest = col_dup(st, 8);
-	v->permissions = col_dup(st, 9);
-	v->report = col_dup(st, 10);
+	v->manifest = lx_col_dup(st, 8);
+	v->permissions = lx_col_dup(st, 9);
+	v->report = lx_col_dup(st, 10);
 	v->created_at = sqlite3_column_int64(st, 11);
 	v->validated_at = sqlite3_column_int64(st, 12);
 	v->published_at = sqlite3_column_int64(st, 13);
@@ -550,7 +527,7 @@ plugins_store_version_get(struct lx_conn *c, const char *plugin_id,
 		sqlite3_bind_text(st, 1, version, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		version_row(st, out);
-	finish(st);
+	lx_stmt_finish(st);
 	if (rc == SQLITE_DONE)
 		lx_err_set(err, 404, "version_not_found",
 		    "the plugin has no version %.128s", version);
@@ -582,7 +559,7 @@ plugins_store_versions(struct lx_conn *c, const char *plugin_id,
 	sqlite3_bind_int(st, 2, limit);
 	while (*n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		version_row(st, &rows[(*n)++]);
-	finish(st);
+	lx_stmt_finish(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		lx_conn_error(c, rc, "plugin versions", err);
 	else
@@ -651,7 +628,7 @@ plugins_store_bundle(struct lx_conn *c, const char *id, char **data,
 			memcpy(*data, p, *len);
 		(*data)[*len] = '\0';
 	}
-	finish(st);
+	lx_stmt_finish(st);
 	if (rc == SQLITE_DONE)
 		lx_err_set(err, 404, "version_not_found", "no such version");
 	else if (rc != SQLITE_ROW)
@@ -678,15 +655,15 @@ static void
 inst_row(sqlite3_stmt *st, struct plugins_installation *i)
 {
 	memset(i, 0, sizeof(*i));
-	col_text(st, 0, i->id, sizeof(i->id));
-	col_text(st, 1, i->plugin_id, sizeof(i->plugin_id));
-	col_text(st, 2, i->plugin, sizeof(i->plugin));
-	col_text(st, 3, i->version_id, sizeof(i->version_id));
-	col_text(st, 4, i->version, sizeof(i->version));
-	col_text(st, 5, i->status, sizeof(i->status));
-	col_text(st, 6, i->installed_by, sizeof(i->installed_by));
-	i->config = col_dup(st, 7);
-	i->permissions = col_dup(st, 8);
+	lx_col_text(st, 0, i->id, sizeof(i->id));
+	lx_col_text(st, 1, i->plugin_id, sizeof(i->plugin_id));
+	lx_col_text(st, 2, i->plugin, sizeof(i->plugin));
+	lx_col_text(st, 3, i->version_id, sizeof(i->version_id));
+	lx_col_text(st, 4, i->version, sizeof(i->version));
+	lx_col_text(st, 5, i->status, sizeof(i->status));
+	lx_col_text(st, 6, i->installed_by, sizeof(i->installed_by));
+	i->config = lx_col_dup(st, 7);
+	i->permissions = lx_col_dup(st, 8);
 	i->created_at = sqlite3_column_int64(st, 9);
 	i->updated_at = sqlite3_column_int64(st, 10);
 }
@@ -719,7 +696,7 @@ plugins_store_inst_get(struct lx_conn *c, const char *plugin_id,
 	sqlite3_bind_text(st, 1, plugin_id, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		inst_row(st, out);
-	finish(st);
+	lx_stmt_finish(st);
 	if (rc == SQLITE_DONE)
 		return (lx_err_set(err, 404, "installation_not_found",
 		    "the plugin is not installed in this tenant"));
@@ -746,7 +723,7 @@ plugins_store_insts(struct lx_conn *c, const char *after, int limit,
 	sqlite3_bind_int(st, 2, limit);
 	while (*n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		inst_row(st, &rows[(*n)++]);
-	finish(st);
+	lx_stmt_finish(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return (lx_conn_error(c, rc, "installations", err));
 	return (0);
@@ -854,15 +831,15 @@ static void
 target_row(sqlite3_stmt *st, struct plugins_target *t)
 {
 	memset(t, 0, sizeof(*t));
-	col_text(st, 0, t->installation_id, sizeof(t->installation_id));
-	col_text(st, 1, t->tenant_id, sizeof(t->tenant_id));
-	col_text(st, 2, t->plugin, sizeof(t->plugin));
-	col_text(st, 3, t->version_id, sizeof(t->version_id));
-	col_text(st, 4, t->version, sizeof(t->version));
+	lx_col_text(st, 0, t->installation_id, sizeof(t->installation_id));
+	lx_col_text(st, 1, t->tenant_id, sizeof(t->tenant_id));
+	lx_col_text(st, 2, t->plugin, sizeof(t->plugin));
+	lx_col_text(st, 3, t->version_id, sizeof(t->version_id));
+	lx_col_text(st, 4, t->version, sizeof(t->version));
 	t->enabled = sqlite3_column_int(st, 5);
-	t->config = col_dup(st, 6);
+	t->config = lx_col_dup(st, 6);
 	t->perms = perms_of((const char *)sqlite3_column_text(st, 7));
-	t->file = col_dup(st, 8);
+	t->file = lx_col_dup(st, 8);
 }
 
 void
@@ -897,7 +874,7 @@ plugins_store_route(struct lx_conn *c, const char *plugin, const char *method,
 	sqlite3_bind_text(st, 3, path, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		target_row(st, out);
-	finish(st);
+	lx_stmt_finish(st);
 	if (rc == SQLITE_DONE)
 		return (lx_err_set(err, 404, "not_found",
 		    "no plugin of this name is installed in this tenant"));
@@ -927,7 +904,7 @@ plugins_store_hook(struct lx_conn *c, const char *installation_id,
 	sqlite3_bind_text(st, 2, event, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		target_row(st, out);
-	finish(st);
+	lx_stmt_finish(st);
 	if (rc == SQLITE_DONE)
 		return (lx_err_set(err, 404, "installation_not_found",
 		    "the installation is gone"));
@@ -957,8 +934,8 @@ plugins_store_hook_enqueue(struct lx_conn *c, const char *tenant_id,
 	sqlite3_bind_text(st, 1, tenant_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, event, -1, SQLITE_STATIC);
 	while (n < PLUGINS_PAGE_MAX && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		col_text(st, 0, ids[n++], PLUGINS_ID_SIZE);
-	finish(st);
+		lx_col_text(st, 0, ids[n++], PLUGINS_ID_SIZE);
+	lx_stmt_finish(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		lx_conn_error(c, rc, "hooked installations", err);
 		goto out;
