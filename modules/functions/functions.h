@@ -158,7 +158,10 @@ void functions_versions_cleanup(struct functions_version *rows, int n);
 
 /* The invocation target (system code: the caller has settled the tenant):
  * the function's id, public flag, active version, the version's id and
- * SHA-256; source too when want_source. 0, or -1 with err (404). */
+ * SHA-256; source too when want_source (always read). Without the source,
+ * a target this thread read less than a second ago is answered from
+ * memory unless a function changed in this process since (see
+ * functions_store_changed). 0, or -1 with err (404). */
 struct functions_target {
 	char fn_id[FUNCTIONS_ID_SIZE];
 	int public;
@@ -172,6 +175,9 @@ int functions_store_target(struct lx_conn *c, const char *tenant_id,
     struct lx_err *err);
 /* The live tenant whose slug is slug (system code) into id: 0, or -1 with
  * err (404 "not_found"). */
+/* Forgets every thread's remembered targets (a function was inserted,
+ * changed or deleted); the function writers above call it. */
+void functions_store_changed(void);
 int functions_store_tenant_by_slug(struct lx_conn *c, const char *slug,
     char id[FUNCTIONS_ID_SIZE], struct lx_err *err);
 /* As functions_store_tenant_by_slug for a slug or a tenant id (CLI). */

@@ -5,7 +5,14 @@
  * p_function_invocations, p_function_secrets), so a forgotten tenant
  * filter fails closed. The invocation target and a tenant's slug are read
  * as system code: the invocation path settles the tenant before it reads.
+ *
+ * The invocation target (which version of a tenant's function serves) is
+ * read on every call, so each thread keeps the last ones it read: an
+ * entry holds until a deploy, change, rollback or delete in this process
+ * (a generation every such write bumps) or for TARGET_TTL_MS, the time a
+ * change made by another process (`luxima fn deploy`) takes to be seen.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -102,6 +109,7 @@ functions_store_insert(
 	if (f->created_by[0] != '\0')
 		sqlite3_bind_text(st, 6, f->created_by, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 7, f->created_at);
+	functions_store_changed();
 	return (lx_conn_step_one(
 	    c, st, "function", "not_found", "no such function", err));
 }
@@ -122,6 +130,7 @@ functions_store_update(
 	sqlite3_bind_text(st, 2, f->active_version, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, f->public);
 	sqlite3_bind_int64(st, 4, f->updated_at);
+	functions_store_changed();
 	return (lx_conn_step_one(
 	    c, st, "function", "not_found", "no such function", err));
 }
@@ -225,6 +234,7 @@ functions_store_delete(struct lx_conn *c, const char *tenant_id,
 	size_t i;
 	int ret = -1;
 
+	functions_store_changed();
 	lx_conn_system_begin(c);
 	for (i = 0; i < LX_NELEM(sql_delete); i++) {
 		if ((st = lx_conn_stmt(c, sql_delete[i], err)) == NULL)
@@ -309,6 +319,39 @@ functions_versions_cleanup(struct functions_version *rows, int n)
 
 /* --- system code: the invocation target, slugs --- */
 
+#define TARGET_SLOTS 64 /* targets each thread remembers */
+#define TARGET_TTL_MS 1000
+
+struct target_slot {
+	uint64_t gen; /* target_gen when read; 0: empty */
+	int64_t at; /* lx_now_ms() when read */
+	char tenant[FUNCTIONS_ID_SIZE];
+	char name[FUNCTIONS_NAME_MAX + 1];
+	struct functions_target t; /* source always NULL */
+};
+
+static _Atomic uint64_t target_gen = 1;
+static _Thread_local struct target_slot target_slots[TARGET_SLOTS];
+
+void
+functions_store_changed(void)
+{
+	atomic_fetch_add(&target_gen, 1);
+}
+
+static struct target_slot *
+target_slot(const char *tenant, const char *name)
+{
+	uint32_t h = 2166136261u;
+	const char *p;
+
+	for (p = tenant; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	for (p = name; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return (&target_slots[h % TARGET_SLOTS]);
+}
+
 static const char sql_target[] =
     "SELECT f.id, f.public, f.active_version, v.id, "
     "CASE WHEN ?3 THEN v.source END FROM functions f JOIN "
@@ -324,7 +367,17 @@ functions_store_target(struct lx_conn *c, const char *tenant_id,
 	const void *src;
 	int rc = SQLITE_ERROR, ret = -1;
 
+	struct target_slot *slot = target_slot(tenant_id, name);
+	uint64_t gen = atomic_load(&target_gen);
+	int64_t now = lx_now_ms();
+
 	memset(out, 0, sizeof(*out));
+	if (!want_source && slot->gen == gen && now - slot->at < TARGET_TTL_MS
+	    && strcmp(slot->tenant, tenant_id) == 0
+	    && strcmp(slot->name, name) == 0) {
+		*out = slot->t;
+		return (0);
+	}
 	lx_conn_system_begin(c);
 	if ((st = lx_conn_stmt(c, sql_target, err)) == NULL)
 		goto out;
@@ -346,8 +399,16 @@ functions_store_target(struct lx_conn *c, const char *tenant_id,
 		lx_err_set(err, 404, "not_found", "no such function");
 	else if (rc != SQLITE_ROW)
 		lx_conn_error(c, rc, "function target", err);
-	else
+	else {
+		slot->gen = gen;
+		slot->at = now;
+		snprintf(slot->tenant, sizeof(slot->tenant), "%s", tenant_id);
+		snprintf(slot->name, sizeof(slot->name), "%s", name);
+		slot->t = *out;
+		slot->t.source = NULL;
+		slot->t.source_len = 0;
 		ret = 0;
+	}
 out:
 	lx_conn_system_end(c);
 	return (ret);
