@@ -11,10 +11,11 @@
  * turns the hook off), else lua_scripts/<hook>.lua compiled into the
  * binary (lx_embed_lua), else none. A change to an override takes effect
  * at the next start. Without a script the caller applies its documented
- * default, which equals what the built-in script does. One built-in is
- * not run for that reason: auth/verifyToken's, on the hot path of every
- * /auth/verify (a Lua call there costs a fifth of the route's throughput),
- * returns exactly the default.
+ * default, which equals what the built-in script does. Some built-ins
+ * are not run for that reason (the "hot" flag): auth/verifyToken's, on the
+ * hot path of every /auth/verify (a Lua call there costs a fifth of the
+ * route's throughput), and the three plugins/ ones, which add nothing to
+ * the platform's checks; each returns exactly the default.
  *
  * A call runs in the calling thread's pooled sandbox (functions_pool.c)
  * with the functions.* limits and no host: json, crypto and log only (log
@@ -44,8 +45,8 @@
 struct hook {
 	const char *name; /* "auth/register" */
 	int fail_open; /* 1: a failure is logged, the default applies */
-	int hot; /* 1: runs on a hot path and its built-in returns exactly
-		  * the default: the built-in is not run (an override is) */
+	int hot; /* 1: its built-in returns exactly the default, so the
+		  * built-in is not run (an override is) */
 	const char *src; /* the source in effect; NULL: no script */
 	size_t len; /* bytes in src */
 	char *owned; /* an override's source (lx_malloc), or NULL */
@@ -64,9 +65,9 @@ static struct hook hooks[] = {
 	{ "billing/createInvoice", 1, 0, NULL, 0, NULL, NULL, "", NULL },
 	{ "billing/updateSubscription", 0, 0, NULL, 0, NULL, NULL, "", NULL },
 	{ "billing/webhookHandler", 0, 0, NULL, 0, NULL, NULL, "", NULL },
-	{ "plugins/validatePlugin", 0, 0, NULL, 0, NULL, NULL, "", NULL },
-	{ "plugins/installPlugin", 0, 0, NULL, 0, NULL, NULL, "", NULL },
-	{ "plugins/publishPlugin", 0, 0, NULL, 0, NULL, NULL, "", NULL },
+	{ "plugins/validatePlugin", 0, 1, NULL, 0, NULL, NULL, "", NULL },
+	{ "plugins/installPlugin", 0, 1, NULL, 0, NULL, NULL, "", NULL },
+	{ "plugins/publishPlugin", 0, 1, NULL, 0, NULL, NULL, "", NULL },
 };
 
 static struct hook *
@@ -189,9 +190,10 @@ hook_load(struct hook *h, const char *data_dir)
 		}
 	}
 	if ((e = lx_embed_find(lx_embed_lua, name)) != NULL && h->hot) {
-		/* auth/verifyToken runs on every /auth/verify: its built-in
-		 * answers the default ({extra = {}}), which the caller gives
-		 * without a Lua call (test_hooks.py runs the file itself). */
+		/* The built-in answers the default (auth/verifyToken's
+		 * {extra = {}}, the plugins/ hooks' allow or no finding),
+		 * which the caller gives without a Lua call (test_hooks.py
+		 * and test_plugins.py run the files themselves). */
 		h->origin = lx_asprintf(
 		    "the built-in lua_scripts/%s (the default, not run)", name);
 	} else if (e != NULL) {

@@ -6,7 +6,10 @@
  * "plugins.validate" job checks), the catalogue, and publishing a valid
  * version. Installation routes are in plugins_install.c, plugin routes and
  * hooks in plugins_run.c. Every change commits with its audit record;
- * refusals write nothing.
+ * refusals write nothing. Publishing asks the hook script
+ * plugins/publishPlugin (lua_scripts/README.md) last, before the version
+ * changes: a refusal is 403 with the script's code, a failed script 503
+ * "hook_failed" (fails closed); its built-in allows and is not run.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +21,13 @@
 
 #include "core.h"
 #include "edge.h"
+#include "functions.h"
 #include "jobs.h"
 #include "plugins.h"
 #include "tenants.h"
 
 #define WAIT_STEP_MS 50 /* GET /plugins/{id}?wait=: poll interval */
+#define HOOK_PUBLISH "plugins/publishPlugin"
 
 static struct lx_server *module_srv; /* for jobs */
 static unsigned allowed_perms = EDGE_PERM_ALL;
@@ -873,6 +878,62 @@ publishable(const struct plugins_version *v, struct lx_err *err)
 	    v->version, v->status));
 }
 
+/* Asks plugins/publishPlugin whether the caller may publish version v
+ * (valid) of p, in the caller's transaction before it writes: 0 when
+ * allowed; else -1 with err 403 and the script's code, or 503
+ * "hook_failed". */
+static int
+publish_allowed(const struct lx_req *req, const struct plugins_plugin *p,
+    const struct plugins_version *v, struct lx_err *err)
+{
+	struct functions_decision d;
+	struct lx_buf q;
+	cJSON *out = NULL;
+	int ret = -1;
+
+	if (!functions_hook_active(HOOK_PUBLISH))
+		return (0); /* the default: allow */
+	lx_buf_init(&q);
+	lx_buf_adds(&q, "{\"plugin\":{\"name\":");
+	lx_buf_add_json_str(&q, p->name);
+	lx_buf_adds(&q, ",\"publisher\":");
+	lx_buf_add_json_str(&q, p->publisher);
+	lx_buf_adds(&q, "},\"version\":");
+	lx_buf_add_json_str(&q, v->version);
+	lx_buf_adds(&q, ",\"manifest\":");
+	lx_buf_adds(&q, v->manifest != NULL ? v->manifest : "null");
+	lx_buf_adds(&q, ",\"report\":");
+	lx_buf_adds(&q, v->report != NULL ? v->report : "null");
+	lx_buf_adds(&q, ",\"actor\":{\"id\":");
+	lx_buf_add_json_str(&q, req->ident.actor);
+	lx_buf_adds(&q, ",\"email\":");
+	lx_buf_add_json_str(&q, req->ident.email);
+	lx_buf_adds(&q,
+	    req->ident.platform_admin ? ",\"platform_admin\":true}}"
+	                              : ",\"platform_admin\":false}}");
+	if (functions_hook(HOOK_PUBLISH, q.data, &out, err) == -1)
+		goto out;
+	if (out != NULL) {
+		if (functions_hook_decision(HOOK_PUBLISH, out, 403,
+		        "plugin_publish_denied", &d, err)
+		    == -1)
+			goto out;
+		if (!d.allow) {
+			/* A refusal is always 403. */
+			lx_log(LX_LOG_INFO,
+			    "hook %s refused publishing %s %s: %s",
+			    HOOK_PUBLISH, p->name, v->version, d.code);
+			lx_err_set(err, 403, d.code, "%s", d.reason);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	cJSON_Delete(out);
+	lx_buf_cleanup(&q);
+	return (ret);
+}
+
 static int
 h_publish(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 {
@@ -896,7 +957,8 @@ h_publish(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	if (plugins_store_version_get(
 	        req->db, p.id, lx_req_body_str(req, "version"), &v, err)
 	        == -1
-	    || publishable(&v, err) == -1)
+	    || publishable(&v, err) == -1
+	    || publish_allowed(req, &p, &v, err) == -1)
 		goto fail;
 	d = detail2("name", p.name, "version", v.version);
 	if (plugins_store_version_status(

@@ -10,6 +10,12 @@
  * Uninstalling deletes the plugin's documents in the tenant (namespace
  * "plugin:<name>"), as deleting an edge function deletes its own; a
  * tenant that wants to keep them disables the plugin instead.
+ *
+ * Installing and upgrading ask the hook script plugins/installPlugin
+ * (lua_scripts/README.md) last, inside the transaction before anything is
+ * written: a refusal is 403 with the script's code, a failed script 503
+ * "hook_failed" (fails closed); either way nothing changes. Its built-in
+ * allows and is not run.
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,8 +23,11 @@
 #include <cJSON.h>
 
 #include "core.h"
+#include "functions.h"
 #include "plugins.h"
 #include "tenants.h"
+
+#define HOOK_INSTALL "plugins/installPlugin"
 
 static int
 fail_tx(const struct lx_req *req)
@@ -172,6 +181,75 @@ detail(
 	return (lx_buf_take(&b));
 }
 
+/*
+ * Asks plugins/installPlugin whether the context tenant may install (from
+ * NULL) or upgrade from version from to version v of p with config (the
+ * normalized settings), in the caller's transaction before it writes: 0
+ * when allowed; else -1 with err 403 and the script's code, or 503
+ * "hook_failed".
+ */
+static int
+install_allowed(struct lx_req *req, const struct plugins_plugin *p,
+    const struct plugins_version *v, const char *from, const char *config,
+    struct lx_err *err)
+{
+	struct functions_decision d;
+	struct tenant t;
+	struct lx_buf q;
+	cJSON *out = NULL;
+	int ret = -1;
+
+	if (!functions_hook_active(HOOK_INSTALL))
+		return (0); /* the default: allow */
+	lx_buf_init(&q);
+	if (tenants_store_get(req->db, req->tenant.id, &t, err) == -1)
+		goto out;
+	lx_buf_adds(&q, "{\"action\":");
+	lx_buf_add_json_str(&q, from == NULL ? "install" : "upgrade");
+	lx_buf_adds(&q, ",\"tenant\":{\"id\":");
+	lx_buf_add_json_str(&q, t.id);
+	lx_buf_adds(&q, ",\"plan\":");
+	lx_buf_add_json_str(&q, t.plan);
+	lx_buf_adds(&q, "},\"plugin\":{\"name\":");
+	lx_buf_add_json_str(&q, p->name);
+	lx_buf_adds(&q, ",\"publisher\":");
+	lx_buf_add_json_str(&q, p->publisher);
+	lx_buf_adds(&q, "},\"version\":");
+	lx_buf_add_json_str(&q, v->version);
+	lx_buf_adds(&q, ",\"from_version\":");
+	lx_buf_add_json_str_or_null(&q, from);
+	lx_buf_adds(&q, ",\"permissions\":");
+	lx_buf_adds(&q, v->permissions != NULL ? v->permissions : "[]");
+	lx_buf_adds(&q, ",\"config\":");
+	lx_buf_adds(&q, config != NULL ? config : "{}");
+	lx_buf_adds(&q, "}");
+	if (functions_hook(HOOK_INSTALL, q.data, &out, err) == -1)
+		goto out;
+	if (out != NULL) {
+		if (functions_hook_decision(HOOK_INSTALL, out, 403,
+		        from == NULL ? "plugin_install_denied"
+		                     : "plugin_upgrade_denied",
+		        &d, err)
+		    == -1)
+			goto out;
+		if (!d.allow) {
+			/* A refusal is always 403. */
+			lx_log(LX_LOG_INFO,
+			    "hook %s refused %s %s %s in tenant %s: %s",
+			    HOOK_INSTALL,
+			    from == NULL ? "installing" : "upgrading to",
+			    p->name, v->version, t.id, d.code);
+			lx_err_set(err, 403, d.code, "%s", d.reason);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	cJSON_Delete(out);
+	lx_buf_cleanup(&q);
+	return (ret);
+}
+
 int
 plugins_http_install(
     struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
@@ -217,6 +295,7 @@ plugins_http_install(
 	    || tenants_quota_room(
 	           req->srv, req->db, req->tenant.id, "plugins", err)
 	        == -1
+	    || install_allowed(req, &p, &v, NULL, config, err) == -1
 	    || plugins_store_inst_insert(req->db, req->tenant.id, &i, err) == -1
 	    || tenants_http_audit(req, "plugin.install", i.id, d, err) == -1
 	    || lx_conn_commit(req->db, err) == -1)
@@ -356,7 +435,8 @@ plugins_http_upgrade(
 		    v.version, i.version);
 		goto fail;
 	}
-	if (config_arg(req, b, i.config, &config, err) == -1)
+	if (config_arg(req, b, i.config, &config, err) == -1
+	    || install_allowed(req, &p, &v, i.version, config, err) == -1)
 		goto fail;
 	d = detail(p.name, v.version, i.version, NULL);
 	lx_free(i.config);

@@ -14,6 +14,14 @@
  *	routes       every route reachable (1 to 4 path segments)
  *	hooks        every hooked event is one the platform emits
  *
+ * Then, when the bundle parses, the hook script plugins/validatePlugin
+ * (lua_scripts/README.md; run by modules/functions/functions_hooks.c)
+ * sees the manifest, the files and these results, and may append findings
+ * of its own: any that failed makes the version invalid. Its built-in adds
+ * none and is not run. It fails closed: a script that fails or answers
+ * outside its contract adds the failed finding "validatePlugin" (code
+ * "hook_failed"; the server log says why).
+ *
  * Idempotent: a version that is no longer validating (a run that crashed
  * after committing) is left alone.
  */
@@ -30,6 +38,16 @@
 #include "plugins.h"
 #include "version.h"
 #include "webhooks.h"
+
+#define HOOK_VALIDATE "plugins/validatePlugin"
+#define FINDINGS_MAX 32 /* findings the hook may append */
+#define FINDING_NAME_MAX 63 /* bytes of a finding's name */
+#define FINDING_CODE_MAX 47 /* bytes of a finding's code */
+#define FINDING_DETAIL_MAX 1000 /* bytes of a finding's detail */
+
+/* The platform's checks, in report order: a finding takes another name. */
+static const char *const builtin_checks[] = { "manifest", "signature",
+	"permissions", "lua", "size", "min_luxima", "routes", "hooks" };
 
 /* The report being written. */
 struct report {
@@ -257,6 +275,192 @@ check_hooks(struct report *r, const struct plugin_manifest *m)
 	lx_buf_cleanup(&why);
 }
 
+/* --- the plugins/validatePlugin hook --- */
+
+/* 1 if s is [a-z][a-z0-9_]*, 1..max bytes. */
+static int
+token_ok(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	return (n >= 1 && n <= max && s[0] >= 'a' && s[0] <= 'z'
+	    && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n);
+}
+
+/* 1 if s is 1..max bytes without control characters. */
+static int
+detail_ok(const char *s, size_t max)
+{
+	size_t n;
+
+	for (n = 0; s[n] != '\0'; n++)
+		if (n == max || (unsigned char)s[n] < ' ' || s[n] == 0x7f)
+			return (0);
+	return (n > 0);
+}
+
+/* The string member name of o, or NULL (absent or null). */
+static const char *
+str_member(const cJSON *o, const char *name)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return (cJSON_IsString(m) ? m->valuestring : NULL);
+}
+
+/* NULL if f, a member of the list findings, is a usable finding; else
+ * why not. */
+static const char *
+finding_bad(const cJSON *f, const cJSON *findings)
+{
+	const cJSON *m, *g;
+	const char *name;
+	size_t i;
+
+	if (!cJSON_IsObject(f))
+		return ("a finding is not a table");
+	cJSON_ArrayForEach(m, f)
+	{
+		if (cJSON_IsNull(m))
+			continue;
+		if (strcmp(m->string, "name") == 0) {
+			if (!cJSON_IsString(m)
+			    || !token_ok(m->valuestring, FINDING_NAME_MAX))
+				return ("a finding's name must be "
+				        "[a-z][a-z0-9_]*, at most 63 bytes");
+		} else if (strcmp(m->string, "ok") == 0) {
+			if (!cJSON_IsBool(m))
+				return ("a finding's ok must be true or false");
+		} else if (strcmp(m->string, "detail") == 0) {
+			if (!cJSON_IsString(m)
+			    || !detail_ok(m->valuestring, FINDING_DETAIL_MAX))
+				return ("a finding's detail must be 1 to 1000 "
+				        "bytes of text");
+		} else if (strcmp(m->string, "code") == 0) {
+			if (!cJSON_IsString(m)
+			    || !token_ok(m->valuestring, FINDING_CODE_MAX))
+				return ("a finding's code must be "
+				        "[a-z][a-z0-9_]*, at most 47 bytes");
+		} else
+			return ("a finding has a member other than name, ok, "
+			        "detail and code");
+	}
+	if ((name = str_member(f, "name")) == NULL)
+		return ("a finding has no name");
+	if (!cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(f, "ok")))
+		return ("a finding has no ok (true or false)");
+	for (i = 0; i < LX_NELEM(builtin_checks); i++)
+		if (strcmp(name, builtin_checks[i]) == 0)
+			return ("a finding is named as one of the platform's "
+			        "checks");
+	for (g = findings->child; g != NULL && g != f; g = g->next)
+		if (strcmp(name, str_member(g, "name")) == 0)
+			return ("two findings have the same name");
+	return (NULL);
+}
+
+/* The findings of the hook's answer out into *findings (NULL: none):
+ * NULL, or why the answer is unusable. */
+static const char *
+answer_read(const cJSON *out, const cJSON **findings)
+{
+	const cJSON *m, *list = NULL;
+	const char *why;
+
+	*findings = NULL;
+	cJSON_ArrayForEach(m, out)
+	{
+		if (cJSON_IsNull(m))
+			continue;
+		if (strcmp(m->string, "checks") != 0)
+			return ("the answer has a member other than checks");
+		list = m;
+	}
+	if (list == NULL || (cJSON_IsObject(list) && list->child == NULL))
+		return (NULL); /* none ({} is an empty Lua table) */
+	if (!cJSON_IsArray(list))
+		return ("checks must be a list of findings");
+	if (cJSON_GetArraySize(list) > FINDINGS_MAX)
+		return ("the answer has more than 32 findings");
+	cJSON_ArrayForEach(m, list)
+	{
+		if ((why = finding_bad(m, list)) != NULL)
+			return (why);
+	}
+	*findings = list;
+	return (NULL);
+}
+
+/* The hook's request: the plugin, the manifest, the files and r's checks
+ * so far. */
+static void
+hook_request(struct lx_buf *q, const struct report *r,
+    const struct plugin_bundle *b, const struct plugins_plugin *p,
+    const struct plugins_version *v)
+{
+	size_t i;
+
+	lx_buf_adds(q, "{\"plugin\":{\"name\":");
+	lx_buf_add_json_str(q, p->name);
+	lx_buf_adds(q, ",\"publisher\":");
+	lx_buf_add_json_str(q, p->publisher);
+	lx_buf_adds(q, "},\"version\":");
+	lx_buf_add_json_str(q, v->version);
+	lx_buf_adds(q, ",\"manifest\":");
+	lx_buf_adds(q, b->manifest_json != NULL ? b->manifest_json : "null");
+	lx_buf_adds(q, ",\"checks\":[");
+	lx_buf_add(
+	    q, r->checks.data != NULL ? r->checks.data : "", r->checks.len);
+	lx_buf_adds(q, "],\"files\":[");
+	for (i = 0; i < b->nfiles; i++) {
+		lx_buf_adds(q, i > 0 ? ",{\"path\":" : "{\"path\":");
+		lx_buf_add_json_str(q, b->files[i].path);
+		lx_buf_addf(q, ",\"size\":%zu}", b->files[i].len);
+	}
+	lx_buf_adds(q, "]}");
+}
+
+/* Runs plugins/validatePlugin on the checked bundle b and appends its
+ * findings to r; a failed hook appends the failed "validatePlugin". */
+static void
+check_script(struct report *r, const struct plugin_bundle *b,
+    const struct plugins_plugin *p, const struct plugins_version *v)
+{
+	const cJSON *findings = NULL, *f;
+	const char *why, *detail, *code;
+	struct lx_buf q;
+	struct lx_err e;
+	cJSON *out = NULL;
+	int ok, failed = 0;
+
+	if (!functions_hook_active(HOOK_VALIDATE))
+		return; /* the default: no finding */
+	lx_buf_init(&q);
+	lx_err_clear(&e);
+	hook_request(&q, r, b, p, v);
+	if (functions_hook(HOOK_VALIDATE, q.data, &out, &e) == -1)
+		failed = 1; /* logged with the reason */
+	else if (out != NULL && (why = answer_read(out, &findings)) != NULL)
+		failed = functions_hook_bad(HOOK_VALIDATE, why, &e) == -1;
+	if (failed)
+		check(r, "validatePlugin", 0, "hook_failed",
+		    "the %s hook failed; the server log says why",
+		    HOOK_VALIDATE);
+	cJSON_ArrayForEach(f, findings) /* NULL when failed */
+	{
+		ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "ok"));
+		detail = str_member(f, "detail");
+		code = str_member(f, "code");
+		check(r, str_member(f, "name"), ok,
+		    code != NULL ? code : "plugin_refused", "%s",
+		    detail != NULL ? detail
+		        : ok       ? "passed"
+		                   : "refused by the " HOOK_VALIDATE " hook");
+	}
+	cJSON_Delete(out);
+	lx_buf_cleanup(&q);
+}
+
 /* Runs the checks on version v of p into r. */
 static int
 run_checks(struct lx_conn *c, const struct plugins_version *v,
@@ -286,6 +490,7 @@ run_checks(struct lx_conn *c, const struct plugins_version *v,
 	check_min_luxima(r, &b->manifest);
 	check_routes(r, &b->manifest);
 	check_hooks(r, &b->manifest);
+	check_script(r, b, p, v);
 	ret = 0;
 out:
 	plugins_bundle_free(b);

@@ -7,7 +7,14 @@ and enable, upgrade keeping the config, downgrade refused, uninstall; the
 refusals (tampered bundle, unknown key, malformed manifest, another
 publisher's name, an undeclared permission, the plan's plugins quota), each
 with a clear error and nothing installed or published; and an event hook
-that runs when the billing API emits subscription.created."""
+that runs when the billing API emits subscription.created.
+
+The hook scripts plugins/validatePlugin, installPlugin and publishPlugin
+(lua_scripts/README.md): their defaults with the built-ins (not run), with
+the built-in files as overrides and with the hooks turned off; overrides
+in <data>/lua_scripts/plugins/ refusing a plugin that asks for http.fetch
+at validation, an install or upgrade, a publish; broken overrides failing
+closed while the server keeps serving."""
 import base64
 import json
 import os
@@ -17,7 +24,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Luxima, assert_problem, main, new_data_dir, run_cli  # noqa: E402
+from harness import SOURCE, Luxima, assert_problem, main, new_data_dir, run_cli  # noqa: E402
 
 PW = "a long enough passphrase"
 
@@ -50,18 +57,38 @@ CONFIG = {
     "greeting": {"type": "string", "required": True, "max": 20},
     "times": {"type": "integer", "default": 1},
 }
+# The platform's validation checks, in report order.
+BUILTIN_CHECKS = ["manifest", "signature", "permissions", "lua", "size", "min_luxima",
+                  "routes", "hooks"]
+FETCH = ("docs.read", "http.fetch")
+HOOKS = ("plugins/validatePlugin", "plugins/installPlugin", "plugins/publishPlugin")
 
 
 def bearer(tok):
     return {"Authorization": "Bearer " + tok}
 
 
-class Plugins(unittest.TestCase):
+def data_with(files):
+    """A new data folder with lua_scripts/<hook>.lua files {hook: text}."""
+    data = new_data_dir("plugins-data")
+    for hook, text in files.items():
+        path = os.path.join(data, "lua_scripts", hook + ".lua")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+    return data
+
+
+class Base(unittest.TestCase):
+    """A server (with the hook scripts of FILES in its data folder), its
+    platform admin and the helpers the cases share."""
+    FILES = {}
+    n = 0
+
     @classmethod
     def setUpClass(cls):
         cls.dir = new_data_dir("plugins")
-        cls.lx = Luxima()
-        cls.n = 0
+        cls.lx = Luxima(data=data_with(cls.FILES) if cls.FILES else None)
         email = "root@plugins.example.com"
         r = run_cli(["admin", "create", "--email", email], data=cls.lx.data, input=PW + "\n")
         assert r.returncode == 0, r.stderr
@@ -86,8 +113,8 @@ class Plugins(unittest.TestCase):
     # --- helpers -----------------------------------------------------------
 
     def uniq(self, prefix):
-        Plugins.n += 1
-        return "%s-%d" % (prefix, Plugins.n)
+        Base.n += 1
+        return "%s-%d" % (prefix, Base.n)
 
     def user(self):
         email = self.uniq("plug") + "@example.com"
@@ -186,6 +213,71 @@ class Plugins(unittest.TestCase):
 
     def check(self, report, name):
         return [c for c in report["checks"] if c["name"] == name][0]
+
+    def invalid(self, dev, manifest, files=None, key=None, tamper=None):
+        """Uploads a bundle that validates invalid; returns its report."""
+        text = self.bundle(manifest, files, key)
+        if tamper:
+            doc = json.loads(text)
+            tamper(doc)
+            text = json.dumps(doc)
+        self.upload(dev, text)
+        v = self.validated(dev, manifest["name"], manifest["version"])
+        self.assertEqual(v["status"], "invalid", v["report"])
+        self.assertEqual(v["report"]["status"], "invalid")
+        # Nothing can publish or install it.
+        assert_problem(self, self.lx.post("/plugins/%s/publish" % manifest["name"],
+                                          {"version": manifest["version"]}, headers=dev["h"]),
+                       409, "invalid_version_state")
+        t = self.tenant()
+        assert_problem(self, self.call(t, "POST", "/plugins/%s/install" % manifest["name"],
+                                       {"config": {"greeting": "hi"}}), 404)
+        self.assertEqual(self.installed(t), [])
+        self.assertIsNone(self.lx.get("/plugins/" + manifest["name"], headers=dev["h"])
+                          .json()["latest_version"])
+        return v["report"]
+
+    def hook_log(self, hook, prefix):
+        """What the script of hook logged, starting with prefix (without
+        the prefix), oldest first."""
+        tag, out = "hook %s: %s" % (hook, prefix), []
+        for line in self.lx.output().splitlines():
+            try:
+                msg = json.loads(line).get("msg", "")
+            except (ValueError, AttributeError):
+                continue
+            if msg.startswith(tag):
+                out.append(msg[len(tag):])
+        return out
+
+    def usage(self, t):
+        r = self.lx.get("/tenants/%s/usage" % t["id"], headers=t["h"])
+        self.assertEqual(r.status, 200, r.body)
+        return r.json()["usage"]["plugins"]
+
+    def defaults_hold(self):
+        """What the three plugins/ hooks do by default: the platform's
+        checks decide validity (http.fetch is allowed), installs,
+        upgrades and publishing pass."""
+        dev = self.user()
+        pub, key = self.publisher(dev)
+        name = self.uniq("fetcher")
+        m = self.manifest(name, pub, perms=FETCH)
+        v = self.release(dev, m, key=key)
+        self.assertEqual([c["name"] for c in v["report"]["checks"]], BUILTIN_CHECKS)
+        self.assertEqual(v["permissions"], list(FETCH))
+        t = self.tenant()
+        r = self.call(t, "POST", "/plugins/%s/install" % name, {"config": {"greeting": "hi"}})
+        self.assertEqual(r.status, 201, r.body)
+        self.release(dev, self.manifest(name, pub, "1.1.0", perms=FETCH), key=key)
+        r = self.call(t, "POST", "/plugins/%s/upgrade" % name, {"version": "1.1.0"})
+        self.assertEqual((r.status, r.json()["version"]), (200, "1.1.0"), r.body)
+        self.assertEqual(self.usage(t)["used"], 1)
+        self.assertNotIn("hook_failed", self.lx.output())
+
+
+class Plugins(Base):
+    """The registry with the built-in hook scripts."""
 
     # --- publishers and keys ---------------------------------------------
 
@@ -452,29 +544,6 @@ class Plugins(unittest.TestCase):
                                                           key=key), 409), 409, "version_exists")
         self.assertEqual(self.validated(dev, name, "1.0.0")["status"], "valid")
 
-    def invalid(self, dev, manifest, files=None, key=None, tamper=None):
-        """Uploads a bundle that validates invalid; returns its report."""
-        text = self.bundle(manifest, files, key)
-        if tamper:
-            doc = json.loads(text)
-            tamper(doc)
-            text = json.dumps(doc)
-        self.upload(dev, text)
-        v = self.validated(dev, manifest["name"], manifest["version"])
-        self.assertEqual(v["status"], "invalid", v["report"])
-        self.assertEqual(v["report"]["status"], "invalid")
-        # Nothing can publish or install it.
-        assert_problem(self, self.lx.post("/plugins/%s/publish" % manifest["name"],
-                                          {"version": manifest["version"]}, headers=dev["h"]),
-                       409, "invalid_version_state")
-        t = self.tenant()
-        assert_problem(self, self.call(t, "POST", "/plugins/%s/install" % manifest["name"],
-                                       {"config": {"greeting": "hi"}}), 404)
-        self.assertEqual(self.installed(t), [])
-        self.assertIsNone(self.lx.get("/plugins/" + manifest["name"], headers=dev["h"])
-                          .json()["latest_version"])
-        return v["report"]
-
     def test_validation_refusals(self):
         dev = self.user()
         pub, key = self.publisher(dev)
@@ -604,6 +673,265 @@ class Plugins(unittest.TestCase):
         self.assertEqual(self.call(a, "POST", "/plugins/%s/install" % name,
                                    {"config": {"greeting": "again"}}).status, 201)
         self.assertIsNone(self.call(a, "GET", "/plugins/v1/%s/show" % name).json().get("doc"))
+
+
+    def test_hook_defaults(self):
+        # The built-in scripts add nothing, so they are not run.
+        self.defaults_hold()
+        self.assertNotIn("hook plugins/", self.lx.output())
+
+
+# --- the hook scripts plugins/* --------------------------------------------
+
+def builtin(hook):
+    with open(os.path.join(SOURCE, "lua_scripts", hook + ".lua")) as f:
+        return f.read()
+
+
+class BuiltinFilesAsOverrides(Base):
+    """The built-ins' own text, read from the data folder: each runs, and
+    answers as the platform does without it."""
+    FILES = {hook: builtin(hook) for hook in HOOKS}
+
+    def test_defaults(self):
+        self.defaults_hold()
+        for hook in HOOKS:
+            self.assertIn("hook %s: using the override" % hook, self.lx.output())
+
+
+class HooksTurnedOff(Base):
+    """Empty files turn the hooks off: the platform's defaults."""
+    FILES = {hook: "" for hook in HOOKS}
+
+    def test_defaults(self):
+        self.defaults_hold()
+        for hook in HOOKS:
+            self.assertIn("hook %s: turned off by the empty" % hook, self.lx.output())
+
+
+VALIDATE = """
+return function(req)
+	log.info(string.format("%s %s by %s: %d checks, %s ok=%s, %s %d bytes",
+		req.plugin.name, req.version, req.plugin.publisher, #req.checks,
+		req.checks[2].name, tostring(req.checks[2].ok), req.files[1].path,
+		req.files[1].size))
+	for _, p in ipairs(req.manifest.permissions) do
+		if p == "http.fetch" then
+			return { json = { checks = { { name = "no_network", ok = false,
+				code = "permission_refused",
+				detail = "this platform does not run plugins that call http.fetch" } } } }
+		end
+	end
+	return { json = { checks = {} } }
+end
+"""
+INSTALL = """
+return function(req)
+	log.info("request " .. json.encode(req))
+	if req.tenant.plan == "restricted" then
+		return { json = { allow = false, code = "plan_without_plugins",
+			reason = "the restricted plan does not include plugins" } }
+	end
+	if req.action == "upgrade" and req.version == "2.0.0" then
+		return { json = { allow = false, reason = "major upgrades are reviewed first" } }
+	end
+	return { json = { allow = true } }
+end
+"""
+PUBLISH = """
+return function(req)
+	log.info(string.format("%s %s by %s <%s> admin=%s: report %s, %d checks, manifest %s",
+		req.plugin.name, req.version, req.actor.id, req.actor.email,
+		tostring(req.actor.platform_admin), req.report.status, #req.report.checks,
+		req.manifest.name))
+	if string.find(req.version, "-", 1, true) then
+		-- status is not taken: a refusal here is always 403
+		return { json = { allow = false, status = 422, code = "prerelease_not_published",
+			reason = "pre-releases stay unpublished here" } }
+	end
+	return { json = { allow = true } }
+end
+"""
+
+
+class HookOverrides(Base):
+    """Overrides in <data>/lua_scripts/plugins/ decide."""
+    FILES = {"plugins/validatePlugin": VALIDATE, "plugins/installPlugin": INSTALL,
+             "plugins/publishPlugin": PUBLISH}
+
+    def test_validate_refuses_http_fetch(self):
+        dev = self.user()
+        pub, key = self.publisher(dev)
+        name = self.uniq("fetcher")
+        # Invalid: cannot be published or installed (self.invalid checks).
+        rep = self.invalid(dev, self.manifest(name, pub, perms=FETCH), key=key)
+        self.assertEqual([c["name"] for c in rep["checks"]], BUILTIN_CHECKS + ["no_network"])
+        self.assertTrue(all(c["ok"] for c in rep["checks"][:-1]), rep)
+        self.assertEqual(rep["checks"][-1], {
+            "name": "no_network", "ok": False, "code": "permission_refused",
+            "detail": "this platform does not run plugins that call http.fetch"})
+        self.assertEqual(self.hook_log("plugins/validatePlugin", name + " "), [
+            "1.0.0 by %s: 8 checks, signature ok=true, routes/show.lua %d bytes"
+            % (pub, len(ROUTE_SHOW.encode()))])
+        # Without http.fetch: valid, the platform's checks only.
+        other = self.uniq("quiet")
+        v = self.release(dev, self.manifest(other, pub), key=key)
+        self.assertEqual([c["name"] for c in v["report"]["checks"]], BUILTIN_CHECKS)
+        # The script sees the platform's failures too (here: unsigned).
+        unsigned = self.uniq("unsigned")
+        rep = self.invalid(dev, self.manifest(unsigned, pub))
+        self.assertEqual([c["name"] for c in rep["checks"]], BUILTIN_CHECKS)
+        self.assertEqual(self.hook_log("plugins/validatePlugin", unsigned + " "), [
+            "1.0.0 by %s: 8 checks, signature ok=false, routes/show.lua %d bytes"
+            % (pub, len(ROUTE_SHOW.encode()))])
+
+    def test_install_refused_for_a_tenant(self):
+        r = self.lx.post("/admin/plans", {
+            "code": "restricted", "name": "Restricted", "amount": 100, "currency": "USD",
+            "interval": "month", "limits": {"plugins": {"quota": 3}}}, headers=self.admin)
+        self.assertEqual(r.status, 201, r.body)
+        dev = self.user()
+        pub, key = self.publisher(dev)
+        name = self.uniq("gated")
+        self.release(dev, self.manifest(name, pub), key=key)
+        t, ok = self.tenant(), self.tenant()
+        r = self.call(t, "POST", "/subscriptions", {"plan": "restricted"})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual((self.usage(t)["used"], self.usage(t)["quota"]), (0, 3))
+        # Refused: 403 with the script's code and reason, nothing written.
+        r = self.call(t, "POST", "/plugins/%s/install" % name, {"config": {"greeting": "hi"}})
+        p = assert_problem(self, r, 403, "plan_without_plugins")
+        self.assertEqual(p["detail"], "the restricted plan does not include plugins")
+        self.assertEqual(self.installed(t), [])
+        self.assertEqual(self.usage(t)["used"], 0)
+        r = self.lx.get("/tenants/%s/audit-logs?action=plugin.*" % t["id"], headers=t["h"])
+        self.assertEqual(r.json()["audit_logs"], [])
+        assert_problem(self, self.call(t, "GET", "/plugins/v1/%s/show" % name), 404)
+        # Another tenant installs it; what the script saw.
+        r = self.call(ok, "POST", "/plugins/%s/install" % name, {"config": {"greeting": "hi"}})
+        self.assertEqual(r.status, 201, r.body)
+        plan = self.lx.get("/tenants/" + ok["id"], headers=ok["h"]).json()["plan"]
+        seen = [json.loads(x) for x in self.hook_log("plugins/installPlugin", "request ")]
+        self.assertEqual([x["tenant"]["id"] for x in seen[-2:]], [t["id"], ok["id"]])
+        self.assertEqual(seen[-2]["tenant"]["plan"], "restricted")
+        self.assertEqual(seen[-1], {
+            "action": "install", "tenant": {"id": ok["id"], "plan": plan},
+            "plugin": {"name": name, "publisher": pub}, "version": "1.0.0",
+            "permissions": ["docs.read"], "config": {"greeting": "hi", "times": 1}})
+        # Upgrades ask too: 2.0.0 refused (the default code), 1.1.0 passes.
+        for ver in ("1.1.0", "2.0.0"):
+            self.release(dev, self.manifest(name, pub, ver), key=key)
+        r = self.call(ok, "POST", "/plugins/%s/upgrade" % name, {"version": "2.0.0"})
+        p = assert_problem(self, r, 403, "plugin_upgrade_denied")
+        self.assertEqual(p["detail"], "major upgrades are reviewed first")
+        self.assertEqual(self.installed(ok)[0]["version"], "1.0.0")
+        r = self.call(ok, "POST", "/plugins/%s/upgrade" % name,
+                      {"version": "1.1.0", "config": {"greeting": "yo", "times": 2}})
+        self.assertEqual((r.status, r.json()["version"]), (200, "1.1.0"), r.body)
+        seen = json.loads(self.hook_log("plugins/installPlugin", "request ")[-1])
+        self.assertEqual(seen, {
+            "action": "upgrade", "tenant": {"id": ok["id"], "plan": plan},
+            "plugin": {"name": name, "publisher": pub}, "version": "1.1.0",
+            "from_version": "1.0.0", "permissions": ["docs.read"],
+            "config": {"greeting": "yo", "times": 2}})
+        self.assertIn("hook plugins/installPlugin refused installing %s 1.0.0 in tenant %s: "
+                      "plan_without_plugins" % (name, t["id"]), self.lx.output())
+
+    def test_publish_refused(self):
+        dev = self.user()
+        pub, key = self.publisher(dev)
+        name = self.uniq("early")
+        self.upload(dev, self.bundle(self.manifest(name, pub, "1.0.0-beta.1"), key=key))
+        self.assertEqual(self.validated(dev, name, "1.0.0-beta.1")["status"], "valid")
+        r = self.lx.post("/plugins/%s/publish" % name, {"version": "1.0.0-beta.1"}, headers=dev["h"])
+        p = assert_problem(self, r, 403, "prerelease_not_published")
+        self.assertEqual(p["detail"], "pre-releases stay unpublished here")
+        # It stays valid and unpublished: nobody else sees it.
+        r = self.lx.get("/plugins/" + name, headers=dev["h"])
+        self.assertIsNone(r.json()["latest_version"])
+        self.assertEqual([(v["status"], v["published_at"]) for v in r.json()["versions"]],
+                         [("valid", None)])
+        assert_problem(self, self.lx.get("/plugins/" + name, headers=self.user()["h"]), 404)
+        self.assertEqual(self.hook_log("plugins/publishPlugin", name + " "), [
+            "1.0.0-beta.1 by %s <%s> admin=false: report valid, 8 checks, manifest %s"
+            % (dev["id"], dev["email"], name)])
+        # A release publishes.
+        self.release(dev, self.manifest(name, pub, "1.0.0"), key=key)
+        self.assertEqual(self.lx.get("/plugins/" + name, headers=dev["h"]).json()["latest_version"],
+                         "1.0.0")
+
+
+class BrokenHooks(Base):
+    """Broken overrides fail closed; the server keeps serving."""
+    FILES = {
+        "plugins/validatePlugin": """
+return function(req)
+	if string.find(req.plugin.name, "^boom") then error("boom in " .. req.plugin.name) end
+	if string.find(req.plugin.name, "^shadow") then
+		return { json = { checks = { { name = "signature", ok = true } } } }
+	end
+	return { json = { checks = {} } }
+end
+""",
+        "plugins/installPlugin": "return function(req) return { json = ",
+        "plugins/publishPlugin": """
+return function(req)
+	if string.find(req.plugin.name, "^bad") then return { json = { allow = "yes" } } end
+	return { json = { allow = true } }
+end
+""",
+    }
+
+    def test_validate_fails_closed(self):
+        dev = self.user()
+        pub, key = self.publisher(dev)
+        for prefix, why in (("boom", "boom in "), ("shadow", "a finding is named as one of "
+                                                              "the platform's checks")):
+            name = self.uniq(prefix)
+            rep = self.invalid(dev, self.manifest(name, pub), key=key)
+            self.assertEqual([c["name"] for c in rep["checks"]], BUILTIN_CHECKS + ["validatePlugin"])
+            self.assertTrue(all(c["ok"] for c in rep["checks"][:-1]), rep)
+            c = rep["checks"][-1]
+            self.assertEqual((c["ok"], c["code"]), (False, "hook_failed"))
+            self.assertIn("server log", c["detail"])
+            self.assertIn(why, self.lx.output())
+        self.assertIn("hook plugins/validatePlugin (%s) failed: function_error:"
+                      % os.path.join(self.lx.data, "lua_scripts", "plugins", "validatePlugin.lua"),
+                      self.lx.output())
+        # Others still validate.
+        self.release(dev, self.manifest(self.uniq("fine"), pub), key=key)
+        self.assertEqual(self.lx.get("/healthz").status, 200)
+
+    def test_publish_fails_closed(self):
+        dev = self.user()
+        pub, key = self.publisher(dev)
+        name = self.uniq("bad")
+        self.upload(dev, self.bundle(self.manifest(name, pub), key=key))
+        self.assertEqual(self.validated(dev, name, "1.0.0")["status"], "valid")
+        r = self.lx.post("/plugins/%s/publish" % name, {"version": "1.0.0"}, headers=dev["h"])
+        assert_problem(self, r, 503, "hook_failed")
+        r = self.lx.get("/plugins/" + name, headers=dev["h"])
+        self.assertEqual((r.json()["latest_version"], r.json()["versions"][0]["status"]),
+                         (None, "valid"))
+        self.assertIn("allow must be true or false", self.lx.output())
+        self.assertEqual(self.lx.get("/healthz").status, 200)
+
+    def test_install_fails_closed(self):
+        self.assertIn("hook plugins/installPlugin:", self.lx.output())
+        self.assertIn("does not compile", self.lx.output())
+        dev = self.user()
+        pub, key = self.publisher(dev)
+        name = self.uniq("stuck")
+        self.release(dev, self.manifest(name, pub), key=key)
+        t = self.tenant()
+        r = self.call(t, "POST", "/plugins/%s/install" % name, {"config": {"greeting": "hi"}})
+        assert_problem(self, r, 503, "hook_failed")
+        self.assertEqual(self.installed(t), [])
+        self.assertEqual(self.usage(t)["used"], 0)
+        assert_problem(self, self.call(t, "GET", "/plugins/v1/%s/show" % name), 404)
+        self.assertEqual(self.lx.get("/healthz").status, 200)
+        r = self.lx.get("/plugins/" + name, headers=t["h"])
+        self.assertEqual((r.status, r.json()["latest_version"]), (200, "1.0.0"), r.body)
 
 
 if __name__ == "__main__":
