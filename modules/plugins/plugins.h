@@ -578,7 +578,9 @@ extern const struct lx_schema plugins_upgrade_schema;
  * bundle (manifest, signature against a live key of the publisher,
  * permissions within plugins_allowed_perms, every Lua file compiles in
  * this thread's sandbox, sizes, min_luxima, reachable routes, hooked
- * events the platform emits) and moves the version from validating to
+ * events the platform emits), then runs the plugins/validatePlugin hook
+ * script, whose findings are appended (a failing script is the finding
+ * validatePlugin/hook_failed), and moves the version from validating to
  * valid or invalid with the report {status, checks: [{name, ok, detail
  * [, code]}]}. Idempotent: a version no longer validating is left. */
 int plugins_job_validate(
