@@ -7,6 +7,7 @@
  * lock. Errors become one line naming the file and the problem.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,6 +200,45 @@ write_ended(struct lx_db *db)
 	pthread_mutex_unlock(&db->wmu);
 }
 
+/* Bumped by every write to tenants or memberships (any connection of
+ * this process), once when the row changes and once more when its
+ * transaction ends, so a cache keyed by it never keeps a row read while
+ * the change was not yet committed. */
+static _Atomic uint64_t tenancy_gen = 1;
+
+uint64_t
+lx_tenancy_generation(void)
+{
+	return (atomic_load(&tenancy_gen));
+}
+
+static void
+update_hook(
+    void *arg, int op, const char *db, const char *table, sqlite3_int64 rowid)
+{
+	struct lx_conn *c = arg;
+
+	(void)op;
+	(void)db;
+	(void)rowid;
+	if (strcmp(table, "memberships") == 0
+	    || strcmp(table, "tenants") == 0) {
+		atomic_fetch_add(&tenancy_gen, 1);
+		c->tenancy_dirty = 1;
+	}
+}
+
+/* After a transaction that wrote tenancy rows ended (or an autocommit
+ * statement did). */
+static void
+tenancy_ended(struct lx_conn *c)
+{
+	if (c->tenancy_dirty) {
+		c->tenancy_dirty = 0;
+		atomic_fetch_add(&tenancy_gen, 1);
+	}
+}
+
 /*
  * Opens one connection to db->path: keys it, then applies the per-connection
  * settings. With verify, proves the key by reading the schema before any
@@ -281,6 +321,7 @@ conn_open(struct lx_db *db, int flags, int verify, struct lx_conn **out,
 	}
 
 	c = lx_calloc(1, sizeof(*c));
+	sqlite3_update_hook(h, update_hook, c);
 	c->db = db;
 	c->h = h;
 	h = NULL;
@@ -642,6 +683,7 @@ lx_conn_commit(struct lx_conn *c, struct lx_err *err)
 		return (-1);
 	}
 	write_ended(c->db);
+	tenancy_ended(c);
 	if (wake)
 		lx_jobs_wake();
 	return (0);
@@ -655,6 +697,7 @@ lx_conn_rollback(struct lx_conn *c)
 		sqlite3_exec(c->h, "ROLLBACK", NULL, NULL, NULL);
 		write_ended(c->db);
 	}
+	tenancy_ended(c);
 }
 
 int
@@ -748,6 +791,8 @@ lx_conn_step_done(
 
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	if (sqlite3_get_autocommit(c->h))
+		tenancy_ended(c); /* a statement of its own has committed */
 	if (rc != SQLITE_DONE)
 		return (lx_conn_error(c, rc, what, err));
 	return (0);

@@ -24,6 +24,8 @@ struct lx_conn {
 	size_t nslots; /* power of two */
 	size_t nused; /* occupied slots */
 	int wake_jobs; /* a job was enqueued in the open transaction */
+	int tenancy_dirty; /* the open transaction wrote tenants or
+			    * memberships (lx_tenancy_generation) */
 	struct lx_policy_state *pol; /* request context (policy.c); NULL */
 	struct lx_conn *next; /* db->conns list, under db->mu */
 	struct lx_conn *prev;

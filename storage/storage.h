@@ -77,6 +77,14 @@ int lx_conn_in_tx(struct lx_conn *c);
  * lx_conn_error (what names the step). */
 int lx_conn_step_done(
     struct lx_conn *c, sqlite3_stmt *st, const char *what, struct lx_err *err);
+/*
+ * A number that changes whenever a row of tenants or memberships is
+ * written in this process (when the row changes and again when its
+ * transaction commits or rolls back): a per-thread cache of membership
+ * lookups keyed by it is never stale for changes made here. Changes made
+ * by another process are not seen; such a cache must also expire.
+ */
+uint64_t lx_tenancy_generation(void);
 /* Resets a cached statement and clears its bindings (after reading it by
  * hand). */
 void lx_stmt_finish(sqlite3_stmt *st);

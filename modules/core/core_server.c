@@ -689,6 +689,75 @@ static const char sql_tenant_member[] =
     "WHERE t.id = ?1";
 
 /*
+ * What the membership check reads: whether the tenant is live and the
+ * user's role in it. Each thread remembers the last ones it read until a
+ * tenant or membership changes in this process (lx_tenancy_generation)
+ * or for MEMBER_TTL_MS, the time a change made by another process takes
+ * to be seen; a removed member is refused on the next request.
+ */
+#define MEMBER_SLOTS 64
+#define MEMBER_TTL_MS 1000
+
+struct member_row {
+	uint64_t gen; /* lx_tenancy_generation() when read; 0: empty */
+	int64_t at; /* lx_now_ms() when read */
+	char tenant[40];
+	char user[40];
+	int live; /* the tenant exists and is not deleted */
+	char role[16]; /* the user's role, "" for none */
+};
+
+static _Thread_local struct member_row member_rows[MEMBER_SLOTS];
+
+static int
+member_lookup(struct lx_conn *c, const char *tenant, const char *user,
+    struct member_row *out, struct lx_err *err)
+{
+	struct member_row *slot;
+	sqlite3_stmt *st;
+	const char *status, *role;
+	uint64_t gen = lx_tenancy_generation();
+	uint32_t h = 2166136261u;
+	int64_t now = lx_now_ms();
+	const char *p;
+	int rc;
+
+	for (p = tenant; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	for (p = user; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	slot = &member_rows[h % MEMBER_SLOTS];
+	if (slot->gen == gen && now - slot->at < MEMBER_TTL_MS
+	    && strcmp(slot->tenant, tenant) == 0
+	    && strcmp(slot->user, user) == 0) {
+		*out = *slot;
+		return (0);
+	}
+	memset(out, 0, sizeof(*out));
+	if ((st = lx_conn_stmt(c, sql_tenant_member, err)) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		status = (const char *)sqlite3_column_text(st, 0);
+		role = (const char *)sqlite3_column_text(st, 1);
+		out->live = status != NULL && strcmp(status, "deleted") != 0;
+		snprintf(out->role, sizeof(out->role), "%s",
+		    role != NULL ? role : "");
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return (lx_conn_error(c, rc, "tenant membership", err));
+	out->gen = gen;
+	out->at = now;
+	snprintf(out->tenant, sizeof(out->tenant), "%s", tenant);
+	snprintf(out->user, sizeof(out->user), "%s", user);
+	*slot = *out;
+	return (0);
+}
+
+/*
  * A service key in the tenant id: its own tenant only (another tenant's
  * ids are 404, as for a non-member; the key authenticator checked the
  * tenant is live), its permission subset instead of a role (403 naming p
@@ -738,10 +807,10 @@ check_tenant(const struct lx_route *rt, struct lx_req *req, struct lx_conn *c,
     struct lx_err *err)
 {
 	struct lx_db_ctx ctx;
-	sqlite3_stmt *st;
-	const char *id, *perm, *status, *role;
+	struct member_row m;
+	const char *id, *perm;
 	char picked[40];
-	int rc, found = 0;
+	int found = 0;
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.user_id = req->ident.user_id;
@@ -770,23 +839,11 @@ check_tenant(const struct lx_route *rt, struct lx_req *req, struct lx_conn *c,
 		return (lx_err_set(err, 404, "not_found", "no such tenant"));
 	if (req->ident.service_key)
 		return (check_key_tenant(rt, req, c, id, err));
-	if ((st = lx_conn_stmt(c, sql_tenant_member, err)) == NULL)
+	if (member_lookup(c, id, req->ident.user_id, &m, err) == -1)
 		return (-1);
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, req->ident.user_id, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		status = (const char *)sqlite3_column_text(st, 0);
-		role = (const char *)sqlite3_column_text(st, 1);
-		found = status != NULL && strcmp(status, "deleted") != 0
-		    && (role != NULL || req->ident.platform_admin);
-		if (found && role != NULL)
-			snprintf(req->tenant.role, sizeof(req->tenant.role),
-			    "%s", role);
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return (lx_conn_error(c, rc, "tenant membership", err));
+	found = m.live && (m.role[0] != '\0' || req->ident.platform_admin);
+	if (found)
+		memcpy(req->tenant.role, m.role, sizeof(req->tenant.role));
 	if (!found) {
 		memset(&req->tenant, 0, sizeof(req->tenant));
 		return (lx_err_set(err, 404, "not_found", "no such tenant"));
