@@ -98,3 +98,28 @@ CREATE TABLE plugin_installations (
 	UNIQUE (tenant_id, plugin_id)
 ) STRICT;
 CREATE INDEX plugin_installations_plugin ON plugin_installations (plugin_id);
+
+-- One run of an installed plugin's script: a route call, a hook or a job
+-- (jobs.enqueue), with what it answered, its memory, error and log.* lines
+-- (JSON lines). Written in batches by the invocation log writer
+-- (modules/functions/functions_log.c) as system code; read through the
+-- policy view p_plugin_invocations (plugins.read in the tenant); id is the
+-- cursor of GET /plugins/{id}/invocations.
+CREATE TABLE plugin_invocations (
+	id          INTEGER PRIMARY KEY,
+	tenant_id   TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+	plugin_id   TEXT NOT NULL REFERENCES plugins (id) ON DELETE CASCADE,
+	version     TEXT NOT NULL, -- the installed version that ran
+	kind        TEXT NOT NULL CHECK (kind IN ('route', 'hook', 'job')),
+	target      TEXT NOT NULL, -- "GET /hello", the event, the job kind
+	started_at  INTEGER NOT NULL,
+	duration_us INTEGER NOT NULL,
+	status      INTEGER NOT NULL,
+	memory      INTEGER NOT NULL, -- bytes the call grew the Lua heap by
+	error       TEXT, -- "code: detail" when the call failed
+	log         TEXT NOT NULL DEFAULT '',
+	request_id  TEXT,
+	actor       TEXT -- user id, "service:<key id>", "system" or a job's
+) STRICT;
+CREATE INDEX plugin_invocations_plugin
+	ON plugin_invocations (tenant_id, plugin_id, id);

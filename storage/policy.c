@@ -371,6 +371,26 @@ static const struct pol_col installation_cols[] = {
 	{ NULL, NULL },
 };
 
+/* A plugin run's record: written by the log writer (system code). The
+ * plugins table is instance-wide, not mirrored: plugin_id is plain text. */
+static const struct pol_col plugin_invocation_cols[] = {
+	{ "id", "bigint PRIMARY KEY" },
+	{ "tenant_id", TENANT_FK },
+	{ "plugin_id", "text NOT NULL" },
+	{ "version", "text NOT NULL" },
+	{ "kind", "text NOT NULL CHECK (kind IN ('route', 'hook', 'job'))" },
+	{ "target", "text NOT NULL" },
+	{ "started_at", "bigint NOT NULL" },
+	{ "duration_us", "bigint NOT NULL" },
+	{ "status", "integer NOT NULL" },
+	{ "memory", "bigint NOT NULL" },
+	{ "error", "text" },
+	{ "log", "text NOT NULL DEFAULT ''" },
+	{ "request_id", "text" },
+	{ "actor", "text" },
+	{ NULL, NULL },
+};
+
 /* In the caller's tenant with permission p (a string literal). */
 #define IN_TENANT(col, p) \
 	"($." col " = current_tenant() AND has_permission('" p "'))"
@@ -473,6 +493,8 @@ static const struct pol_table policies[] = {
 	{ "plugin_installations", "p_plugin_installations", "id",
 	    installation_cols, "UNIQUE (tenant_id, plugin_id)", PLUGINS_READ,
 	    PLUGINS_WRITE, PLUGINS_WRITE, PLUGINS_WRITE },
+	{ "plugin_invocations", "p_plugin_invocations", "id",
+	    plugin_invocation_cols, NULL, PLUGINS_READ, NULL, NULL, NULL },
 	{ "functions", "p_functions", "id", function_cols,
 	    "UNIQUE (tenant_id, name)", FN_READ, FN_WRITE, FN_WRITE, FN_WRITE },
 	{ "function_versions", "p_function_versions", "id",

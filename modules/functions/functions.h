@@ -61,12 +61,25 @@ struct functions_version {
 	char *source; /* lx_malloc'd, or NULL */
 };
 
+/* The runs a log record is of: a function's (function_invocations) or
+ * an installed plugin's (plugin_invocations). */
+enum functions_log_kind {
+	FUNCTIONS_LOG_FUNCTION = 0, /* an edge function's invocation */
+	FUNCTIONS_LOG_PLUGIN_ROUTE, /* a plugin route's call */
+	FUNCTIONS_LOG_PLUGIN_HOOK, /* a plugin hook's run */
+	FUNCTIONS_LOG_PLUGIN_JOB, /* a plugin job's run (jobs.enqueue) */
+};
+
 /* One invocation log record. */
 struct functions_invocation {
 	int64_t id; /* 0 until written */
+	enum functions_log_kind kind; /* which table the record goes to */
 	char tenant_id[FUNCTIONS_ID_SIZE];
-	char function_id[FUNCTIONS_ID_SIZE];
-	char version[FUNCTIONS_VERSION_MAX + 1];
+	char function_id[FUNCTIONS_ID_SIZE]; /* or a plugin run's plugin id */
+	char version[128 + 1]; /* a function's (at most FUNCTIONS_VERSION_MAX
+				* bytes) or a plugin's (at most 128) */
+	char *target; /* a plugin run's route ("GET /hello"), event or job
+		       * kind (lx_malloc'd); NULL for a function */
 	int64_t started_at; /* ms */
 	int64_t duration_us;
 	int status; /* the HTTP status answered */
@@ -266,8 +279,15 @@ struct functions_host_ctx {
 	const char *tenant_id;
 	const char *ns; /* document namespace: "fn:<name>", "plugin:<name>" */
 	const char *fn_name; /* background jobs run this function, or NULL */
+	const char *plugin_job; /* a plugin's run: the start of its jobs'
+				 * FUNCTIONS_PLUGIN_JOB payload, the JSON
+				 * members {"tenant_id", "plugin",
+				 * "version_id", "file"} without the closing
+				 * brace; NULL for a function */
 	const char *actor; /* for audit and events */
 };
+/* The job kind of a plugin's jobs.enqueue (modules/plugins runs it). */
+#define FUNCTIONS_PLUGIN_JOB "plugins.job"
 /* The host ops table (edge.h) over a struct functions_host_ctx. */
 extern const struct edge_host_ops functions_host_ops;
 /*
@@ -350,9 +370,10 @@ int functions_hook_active(const char *hook);
 int functions_log_start(struct lx_db *db, struct lx_err *err);
 /* Writes what is queued and stops the writer. */
 void functions_log_stop(void);
-/* Queues rec (taken: its strings are freed by the writer). Never blocks
- * on the database; beyond a bounded queue, records are counted and
- * dropped. */
+/* Queues rec (taken: its strings are freed by the writer) for
+ * function_invocations or, by rec->kind, plugin_invocations (function_id
+ * then the plugin's id). Never blocks on the database; beyond a bounded
+ * queue, records are counted and dropped. */
 void functions_log_add(struct functions_invocation *rec);
 /* Writes what is queued now (tests, GET .../invocations). */
 void functions_log_flush(void);

@@ -219,8 +219,9 @@ doc_query(void *ud, const char *coll, const char *prefix, const char *after,
 }
 
 /* jobs.enqueue(kind, payload): a "functions.background" job that runs the
- * same function later with req.job = {kind, payload}; scripts never name
- * the platform's own job kinds. */
+ * same function later with req.job = {kind, payload}, or for a plugin's
+ * run a FUNCTIONS_PLUGIN_JOB job that runs the same file of the plugin;
+ * scripts never name the platform's own job kinds. */
 static int
 job_enqueue(void *ud, const char *kind, const char *payload_json, char **job_id,
     struct lx_err *err)
@@ -231,9 +232,9 @@ job_enqueue(void *ud, const char *kind, const char *payload_json, char **job_id,
 	int ret = -1;
 
 	*job_id = NULL;
-	if (h->fn_name == NULL)
+	if (h->fn_name == NULL && h->plugin_job == NULL)
 		return (lx_err_set(err, 400, "not_available",
-		    "jobs.enqueue is for edge functions"));
+		    "jobs.enqueue is for edge functions and plugins"));
 	if (strlen(kind) == 0 || strlen(kind) > 64)
 		return (lx_err_set(err, 400, "invalid_argument",
 		    "a job kind has 1 to 64 bytes"));
@@ -242,10 +243,14 @@ job_enqueue(void *ud, const char *kind, const char *payload_json, char **job_id,
 		    "a job payload holds at most %zu bytes of JSON",
 		    FUNCTIONS_DOC_MAX));
 	lx_buf_init(&b);
-	lx_buf_adds(&b, "{\"tenant_id\":");
-	lx_buf_add_json_str(&b, h->tenant_id);
-	lx_buf_adds(&b, ",\"function\":");
-	lx_buf_add_json_str(&b, h->fn_name);
+	if (h->plugin_job != NULL)
+		lx_buf_adds(&b, h->plugin_job);
+	else {
+		lx_buf_adds(&b, "{\"tenant_id\":");
+		lx_buf_add_json_str(&b, h->tenant_id);
+		lx_buf_adds(&b, ",\"function\":");
+		lx_buf_add_json_str(&b, h->fn_name);
+	}
 	lx_buf_adds(&b, ",\"kind\":");
 	lx_buf_add_json_str(&b, kind);
 	lx_buf_adds(&b, ",\"payload\":");
@@ -254,8 +259,10 @@ job_enqueue(void *ud, const char *kind, const char *payload_json, char **job_id,
 	lx_buf_add_json_str(&b, h->actor);
 	lx_buf_adds(&b, "}");
 	lx_conn_system_begin(h->c);
-	if (lx_jobs_enqueue(
-	        h->c, "functions.background", b.data, 0, 3, &id, err)
+	if (lx_jobs_enqueue(h->c,
+	        h->plugin_job != NULL ? FUNCTIONS_PLUGIN_JOB
+	                              : "functions.background",
+	        b.data, 0, 3, &id, err)
 	    == 0) {
 		*job_id = lx_asprintf("%lld", (long long)id);
 		ret = 0;

@@ -6,7 +6,9 @@
  * half-way. The queue is bounded: beyond QUEUE_MAX records waiting, new
  * ones are counted as dropped (logged once per batch) rather than letting
  * memory grow under a flood. A crash loses at most the last 200 ms of
- * records; a graceful stop writes everything.
+ * records; a graceful stop writes everything. The same queue carries the
+ * records of installed plugins' runs (routes, hooks, jobs) to
+ * plugin_invocations: rec.kind says which table.
  */
 #include <pthread.h>
 #include <string.h>
@@ -47,16 +49,37 @@ static const char sql_insert[] =
     "actor) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 WHERE "
     "EXISTS (SELECT 1 FROM functions WHERE id = ?2)";
 
+static const char sql_plugin_insert[] =
+    "INSERT INTO plugin_invocations (tenant_id, plugin_id, version, "
+    "started_at, duration_us, status, memory, error, log, request_id, "
+    "actor, kind, target) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+    "?11, ?12, ?13 WHERE EXISTS (SELECT 1 FROM plugins WHERE id = ?2)";
+
+/* The kind column of a plugin run's record. */
+static const char *
+plugin_kind(enum functions_log_kind k)
+{
+	switch (k) {
+	case FUNCTIONS_LOG_PLUGIN_ROUTE:
+		return ("route");
+	case FUNCTIONS_LOG_PLUGIN_HOOK:
+		return ("hook");
+	default:
+		return ("job");
+	}
+}
+
 static void
 rec_free(struct node *n)
 {
+	lx_free(n->rec.target);
 	lx_free(n->rec.error);
 	lx_free(n->rec.log);
 	lx_free(n);
 }
 
 /* Inserts the records of list in one transaction (system code). A
- * function deleted meanwhile has its records skipped. */
+ * function deleted meanwhile has its records skipped (a plugin's too). */
 static void
 write_batch(struct lx_conn *c, struct node *list)
 {
@@ -69,7 +92,11 @@ write_batch(struct lx_conn *c, struct node *list)
 		goto fail;
 	for (n = list; n != NULL; n = n->next) {
 		r = &n->rec;
-		if ((st = lx_conn_stmt(c, sql_insert, &err)) == NULL)
+		if ((st = lx_conn_stmt(c,
+		         r->kind == FUNCTIONS_LOG_FUNCTION ? sql_insert
+		                                           : sql_plugin_insert,
+		         &err))
+		    == NULL)
 			goto fail;
 		sqlite3_bind_text(st, 1, r->tenant_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, r->function_id, -1, SQLITE_STATIC);
@@ -86,6 +113,13 @@ write_batch(struct lx_conn *c, struct node *list)
 			sqlite3_bind_text(
 			    st, 10, r->request_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 11, r->actor, -1, SQLITE_STATIC);
+		if (r->kind != FUNCTIONS_LOG_FUNCTION) {
+			sqlite3_bind_text(
+			    st, 12, plugin_kind(r->kind), -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 13,
+			    r->target != NULL ? r->target : "", -1,
+			    SQLITE_STATIC);
+		}
 		if (lx_conn_step_done(c, st, "invocation log", &err) == -1)
 			goto fail;
 	}

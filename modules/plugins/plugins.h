@@ -406,6 +406,7 @@ struct plugins_installation {
 struct plugins_target {
 	char installation_id[PLUGINS_ID_SIZE];
 	char tenant_id[PLUGINS_ID_SIZE];
+	char plugin_id[PLUGINS_ID_SIZE]; /* plugins.id (invocation log) */
 	char plugin[PLUGINS_NAME_MAX + 1];
 	char version_id[PLUGINS_ID_SIZE];
 	char version[PLUGINS_VERSION_MAX + 1];
@@ -550,7 +551,23 @@ int plugins_store_hook(struct lx_conn *c, const char *installation_id,
  * event name), with payload {tenant_id, installation_id, type, data}. */
 int plugins_store_hook_enqueue(struct lx_conn *c, const char *tenant_id,
     const char *event, const char *data_json, struct lx_err *err);
+/* System code: tenant_id's installation of the plugin named plugin
+ * (enabled or not), file NULL; 404 "installation_not_found" when there
+ * is none. */
+int plugins_store_job(struct lx_conn *c, const char *tenant_id,
+    const char *plugin, struct plugins_target *out, struct lx_err *err);
 void plugins_target_cleanup(struct plugins_target *t);
+
+/* The invocation log, through p_plugin_invocations. */
+struct functions_invocation;
+/* Up to limit records of the context tenant's runs of plugin_id with id
+ * below before (0: the newest), newest first, into rows[] (room for
+ * limit); *n the count. error, log and target are lx_malloc'd: release
+ * with plugins_invocations_cleanup. */
+int plugins_store_invocations(struct lx_conn *c, const char *plugin_id,
+    int64_t before, int limit, struct functions_invocation *rows, int *n,
+    struct lx_err *err);
+void plugins_invocations_cleanup(struct functions_invocation *rows, int n);
 
 /* --- installation routes (plugins_install.c) --- */
 
@@ -606,6 +623,19 @@ int plugins_dispatch(struct lx_conn *c, const char *tenant_id, const char *type,
  * config, tenant, plugin}. A script's own failure is logged, not
  * retried. */
 int plugins_job_hook(
+    struct lx_conn *c, const char *payload_json, struct lx_err *err);
+/*
+ * The "plugins.job" job a plugin's jobs.enqueue(kind, payload) made,
+ * payload {tenant_id, plugin, version_id, file, kind, payload, actor}:
+ * runs file again while the tenant's installation of plugin is enabled
+ * (of the installed version: after an upgrade the same path of the new
+ * version, and a version without it drops the job with a log line), with
+ * req = {job = {kind, payload}, config, tenant, plugin}, under the
+ * manifest's declared permissions in a tenant-only context, counted as a
+ * function invocation and logged (kind "job", target the job's kind). A
+ * script's own failure is logged, not retried.
+ */
+int plugins_job_run(
     struct lx_conn *c, const char *payload_json, struct lx_err *err);
 
 #endif

@@ -858,6 +858,143 @@ out:
 	return (ret);
 }
 
+/* --- the invocation log --- */
+
+/* ?tenant_id, ?limit (1..FUNCTIONS_PAGE_MAX, default
+ * FUNCTIONS_PAGE_DEFAULT) and ?cursor (a next_cursor: a decimal record
+ * id, into *before; 0 when absent) of GET /plugins/{id}/invocations. */
+static int
+invocation_args(
+    const struct lx_req *req, int *limit, int64_t *before, struct lx_err *err)
+{
+	char num[24], cur[24], tid[40], *end;
+	struct lx_qarg args[] = {
+		{ "limit", num, sizeof(num), 0 },
+		{ "cursor", cur, sizeof(cur), 0 },
+		{ "tenant_id", tid, sizeof(tid), 0 },
+		{ NULL, NULL, 0, 0 },
+	};
+	long v;
+
+	if (lx_query_args(req->query, args, err) == -1)
+		return (-1);
+	*limit = FUNCTIONS_PAGE_DEFAULT;
+	*before = 0;
+	if (args[0].seen) {
+		v = strtol(num, &end, 10);
+		if (num[0] < '0' || num[0] > '9' || *end != '\0' || v < 1
+		    || v > FUNCTIONS_PAGE_MAX)
+			return (lx_err_set(err, 400, "invalid_limit",
+			    "limit must be an integer from 1 to %d",
+			    FUNCTIONS_PAGE_MAX));
+		*limit = (int)v;
+	}
+	if (args[1].seen) {
+		if (cur[0] < '1' || cur[0] > '9'
+		    || strspn(cur, "0123456789") != strlen(cur)
+		    || strlen(cur) >= 19)
+			return (lx_err_set(err, 400, "invalid_cursor",
+			    "cursor must be a next_cursor value"));
+		*before = strtoll(cur, NULL, 10);
+	}
+	return (0);
+}
+
+/* One record as GET /functions/{name}/invocations shows one, with the
+ * run's kind and target. */
+static void
+invocation_json(struct lx_buf *b, const struct functions_invocation *r)
+{
+	const char *p, *e, *kind = "job";
+	int first = 1;
+
+	if (r->kind == FUNCTIONS_LOG_PLUGIN_ROUTE)
+		kind = "route";
+	else if (r->kind == FUNCTIONS_LOG_PLUGIN_HOOK)
+		kind = "hook";
+	lx_buf_addf(b,
+	    "{\"id\":\"%lld\",\"kind\":\"%s\",\"target\":", (long long)r->id,
+	    kind);
+	lx_buf_add_json_str(b, r->target != NULL ? r->target : "");
+	lx_buf_adds(b, ",\"version\":");
+	lx_buf_add_json_str(b, r->version);
+	lx_buf_adds(b, ",\"started_at\":");
+	lx_buf_add_time_json(b, r->started_at);
+	lx_buf_addf(b,
+	    ",\"duration_us\":%lld,\"status\":%d,\"memory\":%lld,\"error\":",
+	    (long long)r->duration_us, r->status, (long long)r->memory);
+	lx_buf_add_json_str_or_null(b, r->error);
+	lx_buf_adds(b, ",\"log\":[");
+	/* The log is JSON lines: one object per line, as an array. */
+	for (p = r->log; p != NULL && *p != '\0'; p = *e == '\n' ? e + 1 : e) {
+		e = p + strcspn(p, "\n");
+		if (e == p)
+			continue;
+		lx_buf_adds(b, first ? "" : ",");
+		first = 0;
+		lx_buf_add(b, p, (size_t)(e - p));
+	}
+	lx_buf_adds(b, "],\"request_id\":");
+	lx_buf_add_json_str_or_null(
+	    b, r->request_id[0] != '\0' ? r->request_id : NULL);
+	lx_buf_adds(b, ",\"actor\":");
+	lx_buf_add_json_str(b, r->actor);
+	lx_buf_adds(b, "}");
+}
+
+/* GET /plugins/{id}/invocations: the context tenant's runs of the plugin
+ * (routes, hooks, jobs), newest first. 404 when the tenant has neither
+ * an installation of it nor a record of it (so another tenant's are not
+ * probed). Records queued by the log writer are written first. */
+static int
+h_invocations(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
+{
+	struct functions_invocation *rows = NULL;
+	struct plugins_installation inst;
+	struct plugins_plugin p;
+	struct lx_buf b;
+	int64_t before;
+	int i, n = 0, limit, owner, ret = -1;
+
+	memset(&inst, 0, sizeof(inst));
+	lx_buf_init(&b);
+	if (invocation_args(req, &limit, &before, err) == -1
+	    || visible_plugin(req, &p, &owner, err) == -1)
+		goto out;
+	functions_log_flush();
+	rows = lx_calloc((size_t)limit + 1, sizeof(*rows));
+	if (plugins_store_invocations(
+	        req->db, p.id, before, limit + 1, rows, &n, err)
+	    == -1)
+		goto out;
+	if (n == 0 && before == 0
+	    && plugins_store_inst_get(req->db, p.id, &inst, err) == -1) {
+		if (err->status == 404)
+			lx_err_set(err, 404, "not_found",
+			    "the plugin is not installed in this tenant");
+		goto out;
+	}
+	lx_buf_adds(&b, "{\"invocations\":[");
+	for (i = 0; i < n && i < limit; i++) {
+		lx_buf_adds(&b, i > 0 ? "," : "");
+		invocation_json(&b, &rows[i]);
+	}
+	lx_buf_adds(&b, "],\"next_cursor\":");
+	if (n > limit)
+		lx_buf_addf(&b, "\"%lld\"", (long long)rows[limit - 1].id);
+	else
+		lx_buf_adds(&b, "null");
+	lx_buf_adds(&b, "}");
+	lx_resp_json(resp, 200, b.data);
+	ret = 0;
+out:
+	plugins_invocations_cleanup(rows, n);
+	lx_free(rows);
+	plugins_insts_cleanup(&inst, 1);
+	lx_buf_cleanup(&b);
+	return (ret);
+}
+
 /* 409 unless v may be published. */
 static int
 publishable(const struct plugins_version *v, struct lx_err *err)
@@ -1029,6 +1166,7 @@ plugins_init(struct lx_server *srv, struct lx_err *err)
 	module_srv = srv;
 	lx_jobs_register(PLUGINS_VALIDATE_JOB, plugins_job_validate);
 	lx_jobs_register(PLUGINS_HOOK_JOB, plugins_job_hook);
+	lx_jobs_register(FUNCTIONS_PLUGIN_JOB, plugins_job_run);
 	return (0);
 }
 
@@ -1085,6 +1223,7 @@ static const struct lx_route plugins_routes[] = {
 	    plugins_http_uninstall },
 	{ "/plugins/{id}/upgrade", M_POST, WRITE, &plugins_upgrade_schema,
 	    plugins_http_upgrade },
+	{ "/plugins/{id}/invocations", M_GET, READ, NULL, h_invocations },
 	RUN("/plugins/v1/{plugin}/{p1}"),
 	RUN("/plugins/v1/{plugin}/{p1}/{p2}"),
 	RUN("/plugins/v1/{plugin}/{p1}/{p2}/{p3}"),

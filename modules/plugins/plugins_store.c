@@ -14,6 +14,7 @@
 #include <cJSON.h>
 
 #include "edge.h"
+#include "functions.h"
 #include "jobs.h"
 #include "plugins.h"
 #include "storage.h"
@@ -825,7 +826,7 @@ perms_of(const char *json)
 
 #define TARGET_COLS \
 	"i.id, i.tenant_id, p.name, i.version_id, i.version, i.status = " \
-	"'enabled', i.config, v.permissions"
+	"'enabled', i.config, v.permissions, i.plugin_id"
 
 static void
 target_row(sqlite3_stmt *st, struct plugins_target *t)
@@ -839,7 +840,8 @@ target_row(sqlite3_stmt *st, struct plugins_target *t)
 	t->enabled = sqlite3_column_int(st, 5);
 	t->config = lx_col_dup(st, 6);
 	t->perms = perms_of((const char *)sqlite3_column_text(st, 7));
-	t->file = lx_col_dup(st, 8);
+	lx_col_text(st, 8, t->plugin_id, sizeof(t->plugin_id));
+	t->file = lx_col_dup(st, 9);
 }
 
 void
@@ -913,6 +915,34 @@ plugins_store_hook(struct lx_conn *c, const char *installation_id,
 	return (0);
 }
 
+static const char sql_job[] =
+    "SELECT " TARGET_COLS ", NULL FROM plugin_installations i JOIN plugins "
+    "p ON p.id = i.plugin_id JOIN plugin_versions v ON v.id = "
+    "i.version_id WHERE i.tenant_id = ?1 AND p.name = ?2";
+
+int
+plugins_store_job(struct lx_conn *c, const char *tenant_id, const char *plugin,
+    struct plugins_target *out, struct lx_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((st = lx_conn_stmt(c, sql_job, err)) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, tenant_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, plugin, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		target_row(st, out);
+	lx_stmt_finish(st);
+	if (rc == SQLITE_DONE)
+		return (lx_err_set(err, 404, "installation_not_found",
+		    "the installation is gone"));
+	if (rc != SQLITE_ROW)
+		return (lx_conn_error(c, rc, "plugin job", err));
+	return (0);
+}
+
 static const char sql_hooked[] =
     "SELECT i.id FROM plugin_installations i JOIN plugin_versions v ON "
     "v.id = i.version_id WHERE i.tenant_id = ?1 AND i.status = 'enabled' "
@@ -965,4 +995,69 @@ plugins_store_hook_enqueue(struct lx_conn *c, const char *tenant_id,
 out:
 	lx_buf_cleanup(&b);
 	return (ret);
+}
+
+/* --- the invocation log (p_plugin_invocations) --- */
+
+static const char sql_invocations[] =
+    "SELECT id, tenant_id, plugin_id, version, started_at, duration_us, "
+    "status, memory, error, log, coalesce(request_id, ''), "
+    "coalesce(actor, ''), kind, target FROM p_plugin_invocations WHERE "
+    "plugin_id = ?1 AND (?2 = 0 OR id < ?2) ORDER BY id DESC LIMIT ?3";
+
+int
+plugins_store_invocations(struct lx_conn *c, const char *plugin_id,
+    int64_t before, int limit, struct functions_invocation *rows, int *n,
+    struct lx_err *err)
+{
+	struct functions_invocation *r;
+	const unsigned char *k;
+	sqlite3_stmt *st;
+	int rc = SQLITE_DONE;
+
+	*n = 0;
+	if ((st = lx_conn_stmt(c, sql_invocations, err)) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, plugin_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, before);
+	sqlite3_bind_int(st, 3, limit);
+	while (*n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r = &rows[(*n)++];
+		memset(r, 0, sizeof(*r));
+		r->id = sqlite3_column_int64(st, 0);
+		lx_col_text(st, 1, r->tenant_id, sizeof(r->tenant_id));
+		lx_col_text(st, 2, r->function_id, sizeof(r->function_id));
+		lx_col_text(st, 3, r->version, sizeof(r->version));
+		r->started_at = sqlite3_column_int64(st, 4);
+		r->duration_us = sqlite3_column_int64(st, 5);
+		r->status = sqlite3_column_int(st, 6);
+		r->memory = sqlite3_column_int64(st, 7);
+		r->error = lx_col_dup(st, 8);
+		r->log = lx_col_dup(st, 9);
+		lx_col_text(st, 10, r->request_id, sizeof(r->request_id));
+		lx_col_text(st, 11, r->actor, sizeof(r->actor));
+		k = sqlite3_column_text(st, 12);
+		r->kind = FUNCTIONS_LOG_PLUGIN_JOB;
+		if (k != NULL && strcmp((const char *)k, "route") == 0)
+			r->kind = FUNCTIONS_LOG_PLUGIN_ROUTE;
+		else if (k != NULL && strcmp((const char *)k, "hook") == 0)
+			r->kind = FUNCTIONS_LOG_PLUGIN_HOOK;
+		r->target = lx_col_dup(st, 13);
+	}
+	lx_stmt_finish(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return (lx_conn_error(c, rc, "plugin invocations", err));
+	return (0);
+}
+
+void
+plugins_invocations_cleanup(struct functions_invocation *rows, int n)
+{
+	int i;
+
+	for (i = 0; rows != NULL && i < n; i++) {
+		lx_free(rows[i].target);
+		rows[i].target = NULL;
+	}
+	functions_invocations_cleanup(rows, n);
 }

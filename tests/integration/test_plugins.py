@@ -6,8 +6,11 @@ validated) -> the plugin's routes under /plugins/v1/{plugin}/..., disable
 and enable, upgrade keeping the config, downgrade refused, uninstall; the
 refusals (tampered bundle, unknown key, malformed manifest, another
 publisher's name, an undeclared permission, the plan's plugins quota), each
-with a clear error and nothing installed or published; and an event hook
-that runs when the billing API emits subscription.created.
+with a clear error and nothing installed or published; an event hook
+that runs when the billing API emits subscription.created; jobs a plugin
+route enqueues (with the jobs.enqueue permission only) and the plugin
+invocation log of routes, hooks and jobs, which another tenant does not
+see.
 
 The hook scripts plugins/validatePlugin, installPlugin and publishPlugin
 (lua_scripts/README.md): their defaults with the built-ins (not run), with
@@ -50,6 +53,34 @@ HOOK_SUB = """
 return function(req)
   docs.put("notes", "last", {event = req.event.type, plan = req.event.data.plan,
                              greeting = req.config.greeting})
+  return {}
+end
+"""
+# Enqueues a job (logging it); the job, run from the same file, logs and
+# writes a document. Needs jobs.enqueue and docs.write.
+ROUTE_JOBS = """
+return function(req)
+  if req.job then
+    log.info("job " .. req.job.kind .. " for " .. req.config.greeting)
+    docs.put("notes", "job", {kind = req.job.kind, text = req.job.payload.text,
+                              version = req.plugin.version})
+    return {}
+  end
+  log.info("enqueueing")
+  local id = jobs.enqueue("note", {text = "from the job"})
+  return {status = 202, json = {job = id}}
+end
+"""
+# Reads what the job wrote.
+ROUTE_NOTE = """
+return function(req)
+  return {status = 200, json = {doc = docs.get("notes", "job")}}
+end
+"""
+# A hook that only logs.
+HOOK_LOG = """
+return function(req)
+  log.warn("hooked " .. req.event.type)
   return {}
 end
 """
@@ -674,6 +705,114 @@ class Plugins(Base):
                                    {"config": {"greeting": "again"}}).status, 201)
         self.assertIsNone(self.call(a, "GET", "/plugins/v1/%s/show" % name).json().get("doc"))
 
+
+    # --- jobs and the invocation log ---------------------------------------
+
+    def jobs_plugin(self, perms):
+        """A plugin whose POST /enqueue queues a job that writes the note
+        GET /note reads, and whose hook of subscription.created logs."""
+        dev = self.user()
+        pub, key = self.publisher(dev)
+        name = self.uniq("jobber")
+        m = self.manifest(name, pub, perms=perms, routes=[
+            {"method": "POST", "path": "/enqueue", "file": "routes/enqueue.lua"},
+            {"method": "GET", "path": "/note", "file": "routes/note.lua"}],
+            hooks=[("subscription.created", "hooks/log.lua")])
+        self.release(dev, m, {"routes/enqueue.lua": ROUTE_JOBS, "routes/note.lua": ROUTE_NOTE,
+                              "hooks/log.lua": HOOK_LOG}, key)
+        return name
+
+    def note(self, t, name):
+        r = self.call(t, "GET", "/plugins/v1/%s/note" % name)
+        self.assertEqual(r.status, 200, r.body)
+        return r.json().get("doc")
+
+    def invocations(self, t, name, query=""):
+        r = self.call(t, "GET", "/plugins/%s/invocations%s" % (name, query))
+        self.assertEqual(r.status, 200, r.body)
+        return r.json()
+
+    def test_jobs_and_invocation_log(self):
+        name = self.jobs_plugin(("docs.read", "docs.write", "jobs.enqueue"))
+        a, b = self.tenant(), self.tenant()
+        self.assertEqual(self.call(a, "POST", "/plugins/%s/install" % name,
+                                   {"config": {"greeting": "hi"}}).status, 201)
+        # Nothing ran yet: an empty log (installed, so not 404).
+        self.assertEqual(self.invocations(a, name), {"invocations": [], "next_cursor": None})
+        r = self.call(a, "POST", "/plugins/v1/%s/enqueue" % name, {})
+        self.assertEqual(r.status, 202, r.body)
+        self.assertRegex(r.json()["job"], "^[0-9]+$")
+        deadline, doc = time.time() + 15, None
+        while time.time() < deadline and doc is None:
+            doc = self.note(a, name)
+            time.sleep(0.1)
+        self.assertEqual(doc, {"kind": "note", "text": "from the job", "version": "1.0.0"})
+        # A hook run.
+        r = self.call(a, "POST", "/subscriptions", {"plan": "pro"})
+        self.assertEqual(r.status, 201, r.body)
+        deadline, recs = time.time() + 15, []
+        while time.time() < deadline and "hook" not in [x["kind"] for x in recs]:
+            recs = self.invocations(a, name)["invocations"]
+            time.sleep(0.1)
+        by = {}
+        for x in recs:
+            by.setdefault((x["kind"], x["target"]), x)
+        route = by[("route", "POST /enqueue")]
+        self.assertEqual((route["status"], route["version"], route["actor"], route["error"]),
+                         (202, "1.0.0", a["u"]["id"], None))
+        self.assertEqual(route["log"], [{"level": "info", "msg": "enqueueing"}])
+        self.assertIsNotNone(route["request_id"])
+        job = by[("job", "note")]
+        self.assertEqual(job["log"], [{"level": "info", "msg": "job note for hi"}])
+        self.assertEqual((job["actor"], job["request_id"], job["error"]), (a["u"]["id"], None, None))
+        hook = by[("hook", "subscription.created")]
+        self.assertEqual(hook["log"], [{"level": "warn", "msg": "hooked subscription.created"}])
+        self.assertEqual(hook["actor"], "system")
+        self.assertIn(("route", "GET /note"), by)
+        for x in recs:
+            self.assertEqual(sorted(x), ["actor", "duration_us", "error", "id", "kind", "log", "memory",
+                                         "request_id", "started_at", "status", "target", "version"])
+        # Newest first, by pages.
+        ids = [int(x["id"]) for x in recs]
+        self.assertEqual(ids, sorted(ids, reverse=True))
+        page = self.invocations(a, name, "?limit=1")
+        self.assertEqual([x["id"] for x in page["invocations"]], [recs[0]["id"]])
+        page = self.invocations(a, name, "?limit=1&cursor=" + page["next_cursor"])
+        self.assertEqual([x["id"] for x in page["invocations"]], [recs[1]["id"]])
+        for q, code in (("?limit=0", "invalid_limit"), ("?cursor=x", "invalid_cursor"),
+                        ("?other=1", "unknown_parameter")):
+            assert_problem(self, self.call(a, "GET", "/plugins/%s/invocations%s" % (name, q)),
+                           400, code)
+        # Another tenant sees none of them: 404 without an installation,
+        # its own (empty) log once it installs the plugin.
+        assert_problem(self, self.call(b, "GET", "/plugins/%s/invocations" % name), 404, "not_found")
+        r = self.lx.get("/plugins/%s/invocations" % name,
+                        headers=dict(b["u"]["h"], **{"X-Tenant-Id": a["id"]}))
+        assert_problem(self, r, 404)
+        self.assertEqual(self.call(b, "POST", "/plugins/%s/install" % name,
+                                   {"config": {"greeting": "b"}}).status, 201)
+        self.assertEqual(self.invocations(b, name)["invocations"], [])
+        self.assertIsNone(self.note(b, name))
+        # Uninstalled, the tenant still reads its records.
+        self.assertEqual(self.call(a, "DELETE", "/plugins/%s/install" % name).status, 204)
+        self.assertEqual(len(self.invocations(a, name)["invocations"]), len(recs))
+
+    def test_jobs_need_the_permission(self):
+        name = self.jobs_plugin(("docs.read", "docs.write"))
+        t = self.tenant()
+        self.assertEqual(self.call(t, "POST", "/plugins/%s/install" % name,
+                                   {"config": {"greeting": "hi"}}).status, 201)
+        p = assert_problem(self, self.call(t, "POST", "/plugins/v1/%s/enqueue" % name, {}),
+                           403, "permission_denied")
+        self.assertIn("jobs.enqueue", p["detail"])
+        time.sleep(0.5)
+        self.assertIsNone(self.note(t, name))
+        recs = self.invocations(t, name)["invocations"]
+        self.assertEqual([(x["kind"], x["target"]) for x in recs],
+                         [("route", "GET /note"), ("route", "POST /enqueue")])
+        self.assertEqual(recs[1]["status"], 403)
+        self.assertTrue(recs[1]["error"].startswith("permission_denied: "), recs[1]["error"])
+        self.assertEqual(recs[1]["log"], [{"level": "info", "msg": "enqueueing"}])
 
     def test_hook_defaults(self):
         # The built-in scripts add nothing, so they are not run.
