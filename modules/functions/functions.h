@@ -167,6 +167,11 @@ int functions_store_invocations(struct lx_conn *c, const char *fn_id,
     int64_t before, int limit, struct functions_invocation *rows, int *n,
     struct lx_err *err);
 void functions_invocations_cleanup(struct functions_invocation *rows, int n);
+/* Reads an invocation row whose first twelve columns are id, tenant_id,
+ * function_id (or plugin_id), version, started_at, duration_us, status,
+ * memory, error, log, request_id, actor into *r (error and log
+ * lx_malloc'd). */
+void functions_invocation_row(sqlite3_stmt *st, struct functions_invocation *r);
 void functions_versions_cleanup(struct functions_version *rows, int n);
 
 /* The invocation target (system code: the caller has settled the tenant):

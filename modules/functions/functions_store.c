@@ -257,12 +257,29 @@ static const char sql_invocations[] =
     "coalesce(actor, '') FROM p_function_invocations WHERE function_id = "
     "?1 AND (?2 = 0 OR id < ?2) ORDER BY id DESC LIMIT ?3";
 
+void
+functions_invocation_row(sqlite3_stmt *st, struct functions_invocation *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(st, 0);
+	lx_col_text(st, 1, r->tenant_id, sizeof(r->tenant_id));
+	lx_col_text(st, 2, r->function_id, sizeof(r->function_id));
+	lx_col_text(st, 3, r->version, sizeof(r->version));
+	r->started_at = sqlite3_column_int64(st, 4);
+	r->duration_us = sqlite3_column_int64(st, 5);
+	r->status = sqlite3_column_int(st, 6);
+	r->memory = sqlite3_column_int64(st, 7);
+	r->error = lx_col_dup(st, 8);
+	r->log = lx_col_dup(st, 9);
+	lx_col_text(st, 10, r->request_id, sizeof(r->request_id));
+	lx_col_text(st, 11, r->actor, sizeof(r->actor));
+}
+
 int
 functions_store_invocations(struct lx_conn *c, const char *fn_id,
     int64_t before, int limit, struct functions_invocation *rows, int *n,
     struct lx_err *err)
 {
-	struct functions_invocation *r;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -273,20 +290,7 @@ functions_store_invocations(struct lx_conn *c, const char *fn_id,
 	sqlite3_bind_int64(st, 2, before);
 	sqlite3_bind_int(st, 3, limit);
 	while (*n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		r = &rows[(*n)++];
-		memset(r, 0, sizeof(*r));
-		r->id = sqlite3_column_int64(st, 0);
-		lx_col_text(st, 1, r->tenant_id, sizeof(r->tenant_id));
-		lx_col_text(st, 2, r->function_id, sizeof(r->function_id));
-		lx_col_text(st, 3, r->version, sizeof(r->version));
-		r->started_at = sqlite3_column_int64(st, 4);
-		r->duration_us = sqlite3_column_int64(st, 5);
-		r->status = sqlite3_column_int(st, 6);
-		r->memory = sqlite3_column_int64(st, 7);
-		r->error = lx_col_dup(st, 8);
-		r->log = lx_col_dup(st, 9);
-		lx_col_text(st, 10, r->request_id, sizeof(r->request_id));
-		lx_col_text(st, 11, r->actor, sizeof(r->actor));
+		functions_invocation_row(st, &rows[(*n)++]);
 	}
 	lx_stmt_finish(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)

@@ -1023,19 +1023,7 @@ plugins_store_invocations(struct lx_conn *c, const char *plugin_id,
 	sqlite3_bind_int(st, 3, limit);
 	while (*n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		r = &rows[(*n)++];
-		memset(r, 0, sizeof(*r));
-		r->id = sqlite3_column_int64(st, 0);
-		lx_col_text(st, 1, r->tenant_id, sizeof(r->tenant_id));
-		lx_col_text(st, 2, r->function_id, sizeof(r->function_id));
-		lx_col_text(st, 3, r->version, sizeof(r->version));
-		r->started_at = sqlite3_column_int64(st, 4);
-		r->duration_us = sqlite3_column_int64(st, 5);
-		r->status = sqlite3_column_int(st, 6);
-		r->memory = sqlite3_column_int64(st, 7);
-		r->error = lx_col_dup(st, 8);
-		r->log = lx_col_dup(st, 9);
-		lx_col_text(st, 10, r->request_id, sizeof(r->request_id));
-		lx_col_text(st, 11, r->actor, sizeof(r->actor));
+		functions_invocation_row(st, r);
 		k = sqlite3_column_text(st, 12);
 		r->kind = FUNCTIONS_LOG_PLUGIN_JOB;
 		if (k != NULL && strcmp((const char *)k, "route") == 0)
