@@ -222,6 +222,13 @@ int tenants_http_fail(
     const struct lx_req *req, struct lx_resp *resp, struct lx_err *err);
 int tenants_http_fail_tx(
     const struct lx_req *req, struct lx_resp *resp, struct lx_err *err);
+/* Emits the webhook event type ("member.added", "member.removed") of a
+ * membership change, {tenant_id, user_id, role}, in c's transaction
+ * (webhooks_emit: endpoints and installed plugins' hooks of the tenant).
+ * 0, or -1 with err. */
+int tenants_member_event(struct lx_conn *c, const char *tenant_id,
+    const char *type, const char *user_id, const char *role,
+    struct lx_err *err);
 /* The audit record of a change (actor, tenant, request id, address from
  * req), in req->db's transaction so it commits or rolls back with it. */
 int tenants_http_audit(const struct lx_req *req, const char *action,

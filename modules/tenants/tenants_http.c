@@ -14,6 +14,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "tenants.h"
+#include "webhooks.h"
 
 int
 tenants_http_fail(
@@ -49,6 +50,26 @@ tenants_http_audit(const struct lx_req *req, const char *action,
 	e.address = req->remote_addr;
 	e.detail_json = detail;
 	return (audit_record(req->db, &e, err));
+}
+
+int
+tenants_member_event(struct lx_conn *c, const char *tenant_id, const char *type,
+    const char *user_id, const char *role, struct lx_err *err)
+{
+	struct lx_buf b;
+	int rc;
+
+	lx_buf_init(&b);
+	lx_buf_adds(&b, "{\"tenant_id\":");
+	lx_buf_add_json_str(&b, tenant_id);
+	lx_buf_adds(&b, ",\"user_id\":");
+	lx_buf_add_json_str(&b, user_id);
+	lx_buf_adds(&b, ",\"role\":");
+	lx_buf_add_json_str_or_null(&b, role);
+	lx_buf_adds(&b, "}");
+	rc = webhooks_emit(c, tenant_id, type, b.data, err);
+	lx_buf_cleanup(&b);
+	return (rc);
 }
 
 /* An id-like cursor: the last id of the previous page. */
@@ -412,6 +433,9 @@ h_member_add(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	lx_buf_add_json_str(&b, role);
 	lx_buf_adds(&b, "}");
 	if (tenants_http_audit(req, "member.add", id, b.data, err) == -1
+	    || tenants_member_event(
+	           req->db, req->tenant.id, "member.added", id, role, err)
+	        == -1
 	    || lx_conn_commit(req->db, err) == -1) {
 		lx_buf_cleanup(&b);
 		return (tenants_http_fail_tx(req, resp, err));
@@ -489,6 +513,9 @@ h_member_delete(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	    || tenants_store_member_remove(req->db, uid, err) == -1
 	    || primary_owner_rule(req, from, err) == -1
 	    || tenants_http_audit(req, "member.remove", uid, NULL, err) == -1
+	    || tenants_member_event(
+	           req->db, req->tenant.id, "member.removed", uid, from, err)
+	        == -1
 	    || lx_conn_commit(req->db, err) == -1)
 		return (tenants_http_fail_tx(req, resp, err));
 	resp->status = 204;

@@ -406,6 +406,9 @@ tenants_invite_accept(
 	lx_buf_add_json_str(&b, iv.role);
 	lx_buf_adds(&b, "}");
 	if (tenants_http_audit(req, "invitation.accept", uid, b.data, err) == -1
+	    || tenants_member_event(
+	           req->db, iv.tenant_id, "member.added", uid, iv.role, err)
+	        == -1
 	    || lx_conn_commit(req->db, err) == -1) {
 		lx_buf_cleanup(&b);
 		return (tenants_http_fail_tx(req, resp, err));

@@ -32,12 +32,14 @@ static const char *const known_types[] = {
 	"subscription.created",
 	"subscription.updated",
 	"subscription.canceled",
+	"member.added",
+	"member.removed",
 	WEBHOOKS_TEST_TYPE,
 	NULL,
 };
 
 static const char *const patterns[] = { "invoice.*", "subscription.*",
-	"custom.*", "*", NULL };
+	"member.*", "custom.*", "*", NULL };
 
 /* 1 for "custom.<name>": the types edge functions emit (events.emit),
  * <name> of lower-case letters, digits, '_', '.', '-', at most 64 bytes

@@ -167,12 +167,13 @@ enum webhooks_dest webhooks_addr_class(int family, const unsigned char *addr);
 /* 1 if type is an event type Luxima emits (invoice.created,
  * invoice.finalized, invoice.paid, invoice.payment_failed, invoice.voided,
  * invoice.marked_uncollectible, subscription.created,
- * subscription.updated, subscription.canceled, webhook.test), or a
+ * subscription.updated, subscription.canceled, member.added,
+ * member.removed, webhook.test), or a
  * "custom.<name>" type that edge functions emit (<name>: lower-case
  * letters, digits, '_', '.', '-'; the whole at most 64 bytes). */
 int webhooks_type_known(const char *type);
 /* 1 if p is a known type or one of the patterns "invoice.*",
- * "subscription.*", "custom.*", "*". */
+ * "subscription.*", "member.*", "custom.*", "*". */
 int webhooks_pattern_valid(const char *p);
 /* 1 if pattern p covers type. */
 int webhooks_pattern_match(const char *p, const char *type);

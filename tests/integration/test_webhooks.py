@@ -536,6 +536,27 @@ class Webhooks(unittest.TestCase):
         self.assertEqual(len(log), 1)
         self.assertEqual(log[0]["detail"], {"message_id": sent["message_id"]})
 
+    def test_member_events(self):
+        owner, other = self.user(), self.user()
+        tid, h = self.tenant(owner)
+        rcv = self.receiver([200])
+        ep = self.create(h, rcv.url(), event_types=["member.*"])
+        r = self.lx.post("/tenants/%s/members" % tid, {"email": other["email"], "role": "viewer"},
+                         headers=owner["h"])
+        self.assertEqual(r.status, 201, r.body)
+        r = self.lx.request("DELETE", "/tenants/%s/members/%s" % (tid, other["id"]),
+                            headers=owner["h"])
+        self.assertEqual(r.status, 204, r.body)
+        deadline = time.time() + 30 * SLOW
+        while time.time() < deadline and len(rcv.requests) < 2:
+            time.sleep(0.1)
+        got = sorted((json.loads(q["body"]) for q in rcv.requests), key=lambda b: b["type"])
+        self.assertEqual([b["type"] for b in got], ["member.added", "member.removed"])
+        self.assertEqual(got[0]["data"], {"tenant_id": tid, "user_id": other["id"],
+                                          "role": "viewer"})
+        self.assertEqual(got[1]["data"]["role"], "viewer")
+        self.assertEqual(len(self.deliveries(h, ep["id"])), 2)
+
     def test_rotated_secret_signs_next_delivery(self):
         owner = self.user()
         _, h = self.tenant(owner)
