@@ -343,6 +343,11 @@ const char *lx_server_url(const struct lx_server *srv);
 struct lx_db *lx_server_db(const struct lx_server *srv);
 /* The config file's value for key (cfg->conf), or NULL. */
 const char *lx_server_conf(const struct lx_server *srv, const char *key);
+/* A module's setting key ("webhooks.timeout_ms"): the environment variable
+ * LUXIMA_<KEY> (upper case, '.' as '_': LUXIMA_WEBHOOKS_TIMEOUT_MS), else
+ * the config file's value (srv may be NULL: the environment only), else
+ * NULL; an empty value counts as unset. */
+const char *lx_server_setting(const struct lx_server *srv, const char *key);
 /* The data folder the server was started on (cfg->data_dir, copied), or
  * NULL when none was given. Valid until lx_server_stop. */
 const char *lx_server_data_dir(const struct lx_server *srv);

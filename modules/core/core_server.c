@@ -127,6 +127,23 @@ lx_server_conf(const struct lx_server *srv, const char *key)
 }
 
 const char *
+lx_server_setting(const struct lx_server *srv, const char *key)
+{
+	char env[128];
+	const char *v;
+	size_t i;
+
+	snprintf(env, sizeof(env), "LUXIMA_%s", key);
+	for (i = 0; env[i] != '\0'; i++)
+		env[i] =
+		    env[i] == '.' ? '_' : (char)toupper((unsigned char)env[i]);
+	if ((v = getenv(env)) != NULL && *v != '\0')
+		return (v);
+	v = srv != NULL ? lx_server_conf(srv, key) : NULL;
+	return (v != NULL && *v != '\0' ? v : NULL);
+}
+
+const char *
 lx_server_data_dir(const struct lx_server *srv)
 {
 	return (srv->data_dir);

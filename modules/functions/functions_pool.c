@@ -36,19 +36,10 @@ static struct lx_server *pool_srv;
 const char *
 functions_setting(const char *key)
 {
-	char env[80], conf[80];
-	const char *v;
-	size_t i;
+	char conf[80];
 
-	snprintf(env, sizeof(env), "LUXIMA_FUNCTIONS_%s", key);
-	for (i = 0; env[i] != '\0'; i++)
-		if (env[i] >= 'a' && env[i] <= 'z')
-			env[i] = (char)(env[i] - 'a' + 'A');
-	if ((v = getenv(env)) != NULL && *v != '\0')
-		return (v);
 	snprintf(conf, sizeof(conf), "functions.%s", key);
-	v = pool_srv != NULL ? lx_server_conf(pool_srv, conf) : NULL;
-	return (v != NULL && *v != '\0' ? v : NULL);
+	return (lx_server_setting(pool_srv, conf));
 }
 
 static void

@@ -1130,14 +1130,12 @@ out:
 static int
 perms_setting(struct lx_server *srv, struct lx_err *err)
 {
-	const char *v = getenv("LUXIMA_PLUGINS_ALLOWED_PERMISSIONS");
+	const char *v = lx_server_setting(srv, "plugins.allowed_permissions");
 	char name[64];
 	const char *p, *e;
 	size_t n;
 	unsigned bit;
 
-	if (v == NULL)
-		v = lx_server_conf(srv, "plugins.allowed_permissions");
 	allowed_perms = v == NULL ? EDGE_PERM_ALL : 0;
 	for (p = v; p != NULL && *p != '\0'; p = *e == ',' ? e + 1 : e) {
 		e = p + strcspn(p, ",");

@@ -33,18 +33,11 @@ int64_t
 tenants_conf_int(const struct lx_server *srv, const char *key, int64_t def,
     int64_t min, int64_t max)
 {
-	char env[96], *end;
-	const char *v;
+	const char *v = lx_server_setting(srv, key);
+	char *end;
 	long long n;
-	size_t i;
 
-	snprintf(env, sizeof(env), "LUXIMA_%s", key);
-	for (i = 0; env[i] != '\0'; i++)
-		env[i] =
-		    env[i] == '.' ? '_' : (char)toupper((unsigned char)env[i]);
-	if ((v = getenv(env)) == NULL || *v == '\0')
-		v = lx_server_conf(srv, key);
-	if (v == NULL || *v == '\0')
+	if (v == NULL)
 		return (def);
 	n = strtoll(v, &end, 10);
 	if (*end != '\0' || n < min || n > max) {

@@ -81,19 +81,10 @@ webhooks_config(void)
 static const char *
 setting(const struct lx_server *srv, const char *key)
 {
-	char env[64], conf[64];
-	const char *v;
-	size_t i;
+	char conf[64];
 
-	snprintf(env, sizeof(env), "LUXIMA_WEBHOOKS_%s", key);
-	for (i = 0; env[i] != '\0'; i++)
-		if (env[i] >= 'a' && env[i] <= 'z')
-			env[i] = (char)(env[i] - 'a' + 'A');
-	if ((v = getenv(env)) != NULL && *v != '\0')
-		return (v);
 	snprintf(conf, sizeof(conf), "webhooks.%s", key);
-	v = srv != NULL ? lx_server_conf(srv, conf) : NULL;
-	return (v != NULL && *v != '\0' ? v : NULL);
+	return (lx_server_setting(srv, conf));
 }
 
 /* An integer setting within [min, max]; def (logged) otherwise. */
