@@ -272,8 +272,9 @@ void functions_params_json(struct lx_buf *b, const char *q);
  * Authorization and Cookie withheld. */
 void functions_headers_json(struct lx_buf *b, const struct lx_req *req);
 /* Makes resp the handler's answer r: status, content type (kept in this
- * thread's storage until its next call), headers and body. */
-void functions_respond(const struct edge_result *r, struct lx_resp *resp);
+ * thread's storage until its next call), headers and body (taken from r,
+ * whose body is NULL afterwards). */
+void functions_respond(struct edge_result *r, struct lx_resp *resp);
 
 /* --- platform services for scripts (functions_host.c) --- */
 

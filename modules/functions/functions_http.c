@@ -593,13 +593,13 @@ h_secret_set(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 	        == -1
 	    || lx_conn_commit(req->db, err) == -1)
 		goto fail;
-	lx_req_body_wipe(req, "value");
 	lx_resp_json(resp, created ? 201 : 200, d);
 	ret = 0;
 	goto out;
 fail:
 	fail_tx(req);
 out:
+	lx_req_body_wipe(req, "value"); /* on every path, refusals too */
 	lx_free(d);
 	return (ret);
 }

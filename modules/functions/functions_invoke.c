@@ -267,7 +267,7 @@ invocation_cleanup(struct invocation *iv)
 
 /* Sends the handler's answer: its status, headers, type and body. */
 void
-functions_respond(const struct edge_result *r, struct lx_resp *resp)
+functions_respond(struct edge_result *r, struct lx_resp *resp)
 {
 	/* resp keeps a pointer until the core has sent it: this thread's. */
 	static _Thread_local char type[256];
@@ -276,9 +276,15 @@ functions_respond(const struct edge_result *r, struct lx_resp *resp)
 	snprintf(type, sizeof(type), "%s", r->content_type);
 	resp->content_type = type;
 	resp->status = r->status;
-	lx_buf_reset(&resp->body);
-	lx_buf_add(&resp->body, r->body, r->body_len);
-	if ((h = cJSON_Parse(r->headers_json)) != NULL) {
+	/* The body changes hands rather than being copied. */
+	lx_buf_cleanup(&resp->body);
+	resp->body.data = r->body;
+	resp->body.len = r->body_len;
+	resp->body.cap = r->body_len + 1;
+	r->body = NULL;
+	r->body_len = 0;
+	if (strcmp(r->headers_json, "{}") != 0
+	    && (h = cJSON_Parse(r->headers_json)) != NULL) {
 		cJSON_ArrayForEach(e, h)
 		{
 			if (cJSON_IsString(e))
