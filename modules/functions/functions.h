@@ -58,7 +58,7 @@ struct functions_version {
 	int64_t size;
 	char created_by[48];
 	int64_t created_at;
-	char *source; /* lx_malloc'd, or NULL */
+	char *source; /* the text being stored (borrowed), else NULL */
 };
 
 /* The runs a log record is of: a function's (function_invocations) or
@@ -154,9 +154,6 @@ int functions_store_version_insert(struct lx_conn *c, const char *tenant_id,
 /* Up to limit versions of fn_id, newest first, into rows[] (no source). */
 int functions_store_versions(struct lx_conn *c, const char *fn_id,
     struct functions_version *rows, int limit, int *n, struct lx_err *err);
-/* 1 in *found if fn_id has the version. */
-int functions_store_version_exists(struct lx_conn *c, const char *fn_id,
-    const char *version, int *found, struct lx_err *err);
 /* Deletes the function fn_id with its versions, log and documents (system
  * code, after the caller found it through the views). */
 int functions_store_delete(struct lx_conn *c, const char *tenant_id,
@@ -172,7 +169,6 @@ void functions_invocations_cleanup(struct functions_invocation *rows, int n);
  * memory, error, log, request_id, actor into *r (error and log
  * lx_malloc'd). */
 void functions_invocation_row(sqlite3_stmt *st, struct functions_invocation *r);
-void functions_versions_cleanup(struct functions_version *rows, int n);
 
 /* The invocation target (system code: the caller has settled the tenant):
  * the function's id, public flag, active version, the version's id and

@@ -196,27 +196,6 @@ functions_store_versions(struct lx_conn *c, const char *fn_id,
 	return (0);
 }
 
-static const char sql_version_exists[] =
-    "SELECT count(*) FROM p_function_versions WHERE function_id = ?1 AND "
-    "version = ?2";
-
-int
-functions_store_version_exists(struct lx_conn *c, const char *fn_id,
-    const char *version, int *found, struct lx_err *err)
-{
-	sqlite3_stmt *st;
-	int64_t n = 0;
-
-	if ((st = lx_conn_stmt(c, sql_version_exists, err)) == NULL)
-		return (-1);
-	sqlite3_bind_text(st, 1, fn_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
-	if (lx_conn_step_int(c, st, "function version", &n, err) == -1)
-		return (-1);
-	*found = n > 0;
-	return (0);
-}
-
 /* Cascades cannot run through a policy view (the authorizer refuses
  * them), so the delete runs as system code once the view found the row;
  * the tenant id keeps it to the caller's tenant all the same. */
@@ -289,9 +268,8 @@ functions_store_invocations(struct lx_conn *c, const char *fn_id,
 	sqlite3_bind_text(st, 1, fn_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, before);
 	sqlite3_bind_int(st, 3, limit);
-	while (*n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (*n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		functions_invocation_row(st, &rows[(*n)++]);
-	}
 	lx_stmt_finish(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return (lx_conn_error(c, rc, "invocations", err));
@@ -307,17 +285,6 @@ functions_invocations_cleanup(struct functions_invocation *rows, int n)
 		lx_free(rows[i].error);
 		lx_free(rows[i].log);
 		rows[i].error = rows[i].log = NULL;
-	}
-}
-
-void
-functions_versions_cleanup(struct functions_version *rows, int n)
-{
-	int i;
-
-	for (i = 0; rows != NULL && i < n; i++) {
-		lx_free(rows[i].source);
-		rows[i].source = NULL;
 	}
 }
 
