@@ -264,9 +264,12 @@ int functions_job_run(
  * strings; of a repeated key the last value wins, pairs that do not
  * decode are left out. */
 void functions_params_json(struct lx_buf *b, const char *q);
-/* Appends req's headers as a JSON object with lower-case names,
- * Authorization and Cookie withheld. */
-void functions_headers_json(struct lx_buf *b, const struct lx_req *req);
+/* Appends the request table a script gets for req (not closed: the
+ * caller adds tenant, function or plugin and the closing brace): method,
+ * path, route (when not NULL), query, params, headers (lower-case names,
+ * Authorization and Cookie withheld), body and json, user, service_key. */
+void functions_request_json(
+    struct lx_buf *b, const struct lx_req *req, const char *route);
 /* Makes resp the handler's answer r: status, content type (kept in this
  * thread's storage until its next call), headers and body (taken from r,
  * whose body is NULL afterwards). */

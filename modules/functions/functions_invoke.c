@@ -78,8 +78,8 @@ functions_params_json(struct lx_buf *b, const char *q)
 	lx_buf_adds(b, "}");
 }
 
-void
-functions_headers_json(struct lx_buf *b, const struct lx_req *req)
+static void
+headers_json(struct lx_buf *b, const struct lx_req *req)
 {
 	const char *name, *value;
 	char low[128];
@@ -106,11 +106,10 @@ functions_headers_json(struct lx_buf *b, const struct lx_req *req)
 	lx_buf_adds(b, "}");
 }
 
-/* The request table of an HTTP invocation. */
-static void
-request_json(struct invocation *iv, const struct lx_req *req)
+void
+functions_request_json(
+    struct lx_buf *b, const struct lx_req *req, const char *route)
 {
-	struct lx_buf *b = &iv->req;
 	const char *ct = lx_req_header(req, "Content-Type");
 	cJSON *j = NULL;
 
@@ -118,12 +117,16 @@ request_json(struct invocation *iv, const struct lx_req *req)
 	lx_buf_add_json_str(b, req->method_name);
 	lx_buf_adds(b, ",\"path\":");
 	lx_buf_add_json_str(b, req->path);
+	if (route != NULL) {
+		lx_buf_adds(b, ",\"route\":");
+		lx_buf_add_json_str(b, route);
+	}
 	lx_buf_adds(b, ",\"query\":");
 	lx_buf_add_json_str(b, req->query != NULL ? req->query : "");
 	lx_buf_adds(b, ",\"params\":");
 	functions_params_json(b, req->query);
 	lx_buf_adds(b, ",\"headers\":");
-	functions_headers_json(b, req);
+	headers_json(b, req);
 	if (req->raw_body != NULL) {
 		lx_buf_adds(b, ",\"body\":");
 		lx_buf_add_json_str(b, req->raw_body);
@@ -367,7 +370,7 @@ functions_invoke(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 		if (lx_conn_set_context(iv.c, &ctx, err) == -1)
 			goto out;
 	}
-	request_json(&iv, req);
+	functions_request_json(&iv.req, req, NULL);
 	if (run(&iv, err) == -1)
 		goto out;
 	functions_respond(&iv.res, resp);

@@ -240,53 +240,6 @@ route_path(const struct lx_req *req, char *out, size_t size)
 			n += (size_t)snprintf(out + n, size - n, "/%s", v);
 }
 
-/* The request table of an HTTP call (as an edge function's). */
-static void
-request_json(struct call *cl, const struct lx_req *req, const char *route)
-{
-	struct lx_buf *b = &cl->req;
-	const char *ct = lx_req_header(req, "Content-Type");
-	cJSON *j;
-
-	lx_buf_adds(b, "{\"method\":");
-	lx_buf_add_json_str(b, req->method_name);
-	lx_buf_adds(b, ",\"path\":");
-	lx_buf_add_json_str(b, req->path);
-	lx_buf_adds(b, ",\"route\":");
-	lx_buf_add_json_str(b, route);
-	lx_buf_adds(b, ",\"query\":");
-	lx_buf_add_json_str(b, req->query != NULL ? req->query : "");
-	lx_buf_adds(b, ",\"params\":");
-	functions_params_json(b, req->query);
-	lx_buf_adds(b, ",\"headers\":");
-	functions_headers_json(b, req);
-	if (req->raw_body != NULL) {
-		lx_buf_adds(b, ",\"body\":");
-		lx_buf_add_json_str(b, req->raw_body);
-		if (ct != NULL && strncasecmp(ct, "application/json", 16) == 0
-		    && (j = cJSON_ParseWithLength(req->raw_body, req->raw_len))
-		        != NULL) {
-			lx_buf_adds(b, ",\"json\":");
-			lx_buf_adds(b, req->raw_body);
-			cJSON_Delete(j);
-		}
-	}
-	if (req->ident.authenticated && !req->ident.service_key) {
-		lx_buf_adds(b, ",\"user\":{\"id\":");
-		lx_buf_add_json_str(b, req->ident.user_id);
-		lx_buf_adds(b, ",\"email\":");
-		lx_buf_add_json_str(b, req->ident.email);
-		lx_buf_adds(b, ",\"role\":");
-		lx_buf_add_json_str_or_null(
-		    b, req->tenant.role[0] != '\0' ? req->tenant.role : NULL);
-		lx_buf_adds(b, "}");
-	}
-	if (req->ident.service_key) {
-		lx_buf_adds(b, ",\"service_key\":");
-		lx_buf_add_json_str(b, req->ident.key_id);
-	}
-}
-
 int
 plugins_http_run(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 {
@@ -317,7 +270,7 @@ plugins_http_run(struct lx_req *req, struct lx_resp *resp, struct lx_err *err)
 		goto out;
 	}
 	cl.target = lx_asprintf("%s %s", method, path);
-	request_json(&cl, req, path);
+	functions_request_json(&cl.req, req, path);
 	if (run(&cl, err) == -1)
 		goto out;
 	functions_respond(&cl.res, resp);
