@@ -435,14 +435,42 @@ int billing_provider_apply(struct lx_conn *c, const struct billing_provider *p,
 int billing_provider_webhook(
     struct lx_req *req, struct lx_resp *resp, struct lx_err *err);
 
-/* The Stripe-Signature header, parsed. */
-#define BILLING_STRIPE_SIGS_MAX 8 /* v1 entries in one header */
+/* A provider's signature header, parsed (Stripe's names; any scheme). */
+#define BILLING_STRIPE_SIGS_MAX 8 /* signatures in one header */
 struct billing_stripe_sig {
 	char t[16]; /* the timestamp's digits as sent (they are signed) */
 	int64_t t_s; /* the same in unix seconds */
-	int nv1; /* v1 entries */
+	int nv1; /* signature entries (v1, h1) */
 	unsigned char v1[BILLING_STRIPE_SIGS_MAX][32]; /* their HMACs */
 };
+/*
+ * A timestamped HMAC-SHA256 signature header, the shape Stripe's and
+ * Paddle's share: "<ts_key>=<unix s><sep><sig_key>=<64 hex>[<sep>...]",
+ * each signature hex(HMAC-SHA256(secret, ts <joiner> body)), one per
+ * active secret; other keys are skipped.
+ */
+struct billing_sig_scheme {
+	const char *header; /* "Stripe-Signature" */
+	const char *name; /* "Stripe", in messages */
+	char sep; /* between elements: ',' */
+	const char *ts_key; /* "t" */
+	const char *sig_key; /* "v1" */
+	const char *a_sig; /* "a v1", in messages */
+	char joiner; /* between the timestamp and the body: '.' */
+};
+extern const struct billing_sig_scheme billing_stripe_scheme;
+/* Parses header by scheme s: 400 "invalid_signature_header" for a NULL
+ * or malformed header (no timestamp, no signature, a repeated timestamp,
+ * a malformed value, an element without '='). Pure; fuzzed. */
+int billing_sig_parse(const struct billing_sig_scheme *s, const char *header,
+    struct billing_stripe_sig *out, struct lx_err *err);
+/* Some signature equals HMAC-SHA256(secret, ts joiner body) (else 400
+ * "invalid_signature") and |now - ts| <= tolerance_s (else 400
+ * "stale_signature"); 500 "provider_not_configured" without a secret.
+ * Pure; wipes its HMAC state. */
+int billing_sig_verify(const struct billing_sig_scheme *s, const char *header,
+    const char *body, size_t len, const char *secret, int64_t now,
+    int64_t tolerance_s, struct lx_err *err);
 /* Parses "t=<digits>,v1=<64 hex>[,v1=...][,v0=...]" (other keys skipped;
  * no t, no v1, a repeated t, a malformed value or an element without '=':
  * 400 "invalid_signature_header", as is a NULL header). Pure; fuzzed. */

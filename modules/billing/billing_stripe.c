@@ -49,79 +49,116 @@ hexval(int c)
 }
 
 static int
-garbled(struct lx_err *err, const char *why)
+garbled(const struct billing_sig_scheme *s, struct lx_err *err, const char *why)
 {
 	return (lx_err_set(err, 400, "invalid_signature_header",
-	    "the Stripe-Signature header is not "
-	    "t=<unix time>,v1=<64 hex digits>[,v1=...]: %s",
-	    why));
+	    "the %s header is not %s=<unix time>%c%s=<64 hex "
+	    "digits>[%c%s=...]: "
+	    "%s",
+	    s->header, s->ts_key, s->sep, s->sig_key, s->sep, s->sig_key, why));
 }
 
-int
-billing_stripe_sig_parse(
-    const char *header, struct billing_stripe_sig *out, struct lx_err *err)
+/* The timestamp value eq[1..1+vlen) into out. */
+static int
+sig_ts(const struct billing_sig_scheme *s, const char *v, size_t vlen,
+    struct billing_stripe_sig *out, struct lx_err *err)
 {
-	const char *p, *end, *eq;
-	size_t klen, vlen, i;
+	char why[48];
+	size_t i;
+
+	snprintf(why, sizeof(why), "%s is not a unix time", s->ts_key);
+	if (out->t[0] != '\0') {
+		snprintf(why, sizeof(why), "%s is given twice", s->ts_key);
+		return (garbled(s, err, why));
+	}
+	if (vlen == 0 || vlen >= sizeof(out->t))
+		return (garbled(s, err, why));
+	for (i = 0; i < vlen; i++) {
+		if (!isdigit((unsigned char)v[i]))
+			return (garbled(s, err, why));
+		out->t_s = out->t_s * 10 + (v[i] - '0');
+	}
+	memcpy(out->t, v, vlen);
+	out->t[vlen] = '\0';
+	return (0);
+}
+
+/* One signature value v[0..vlen) appended to out. */
+static int
+sig_mac(const struct billing_sig_scheme *s, const char *v, size_t vlen,
+    struct billing_stripe_sig *out, struct lx_err *err)
+{
+	char why[48];
+	size_t i;
 	int hi, lo;
 
-	memset(out, 0, sizeof(*out));
-	if (header == NULL || *header == '\0')
-		return (lx_err_set(err, 400, "invalid_signature_header",
-		    "the request has no Stripe-Signature header"));
-	if (strlen(header) > HEADER_MAX)
-		return (garbled(err, "too long"));
-	for (p = header; *p != '\0'; p = *end == ',' ? end + 1 : end) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if ((end = strchr(p, ',')) == NULL)
-			end = p + strlen(p);
-		if ((eq = memchr(p, '=', (size_t)(end - p))) == NULL || eq == p)
-			return (garbled(err, "an element is not key=value"));
-		klen = (size_t)(eq - p);
-		vlen = (size_t)(end - eq - 1);
-		if (klen == 1 && p[0] == 't') {
-			if (out->t[0] != '\0')
-				return (garbled(err, "t is given twice"));
-			if (vlen == 0 || vlen >= sizeof(out->t))
-				return (garbled(err, "t is not a unix time"));
-			for (i = 0; i < vlen; i++) {
-				if (!isdigit((unsigned char)eq[1 + i]))
-					return (garbled(
-					    err, "t is not a unix time"));
-				out->t_s = out->t_s * 10 + (eq[1 + i] - '0');
-			}
-			memcpy(out->t, eq + 1, vlen);
-			out->t[vlen] = '\0';
-		} else if (klen == 2 && p[0] == 'v' && p[1] == '1') {
-			if (out->nv1 == BILLING_STRIPE_SIGS_MAX)
-				return (garbled(err, "too many v1 entries"));
-			if (vlen != 2 * crypto_auth_hmacsha256_BYTES)
-				return (
-				    garbled(err, "a v1 is not 64 hex digits"));
-			for (i = 0; i < crypto_auth_hmacsha256_BYTES; i++) {
-				hi = hexval((unsigned char)eq[1 + 2 * i]);
-				lo = hexval((unsigned char)eq[2 + 2 * i]);
-				if (hi < 0 || lo < 0)
-					return (garbled(
-					    err, "a v1 is not 64 hex digits"));
-				out->v1[out->nv1][i] =
-				    (unsigned char)(hi << 4 | lo);
-			}
-			out->nv1++;
-		}
-		/* Other schemes (v0: test mode's) are not ours to check. */
+	if (out->nv1 == BILLING_STRIPE_SIGS_MAX) {
+		snprintf(why, sizeof(why), "too many %s entries", s->sig_key);
+		return (garbled(s, err, why));
 	}
-	if (out->t[0] == '\0')
-		return (garbled(err, "no t"));
-	if (out->nv1 == 0)
-		return (garbled(err, "no v1 signature"));
+	snprintf(why, sizeof(why), "%s is not 64 hex digits", s->a_sig);
+	if (vlen != 2 * crypto_auth_hmacsha256_BYTES)
+		return (garbled(s, err, why));
+	for (i = 0; i < crypto_auth_hmacsha256_BYTES; i++) {
+		hi = hexval((unsigned char)v[2 * i]);
+		lo = hexval((unsigned char)v[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return (garbled(s, err, why));
+		out->v1[out->nv1][i] = (unsigned char)(hi << 4 | lo);
+	}
+	out->nv1++;
 	return (0);
 }
 
 int
-billing_stripe_verify(const char *header, const char *body, size_t len,
-    const char *secret, int64_t now, int64_t tolerance_s, struct lx_err *err)
+billing_sig_parse(const struct billing_sig_scheme *s, const char *header,
+    struct billing_stripe_sig *out, struct lx_err *err)
+{
+	const char *p, *end, *eq;
+	char why[48];
+	size_t klen, vlen;
+
+	memset(out, 0, sizeof(*out));
+	if (header == NULL || *header == '\0')
+		return (lx_err_set(err, 400, "invalid_signature_header",
+		    "the request has no %s header", s->header));
+	if (strlen(header) > HEADER_MAX)
+		return (garbled(s, err, "too long"));
+	for (p = header; *p != '\0'; p = *end == s->sep ? end + 1 : end) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if ((end = strchr(p, s->sep)) == NULL)
+			end = p + strlen(p);
+		if ((eq = memchr(p, '=', (size_t)(end - p))) == NULL || eq == p)
+			return (garbled(s, err, "an element is not key=value"));
+		klen = (size_t)(eq - p);
+		vlen = (size_t)(end - eq - 1);
+		if (klen == strlen(s->ts_key)
+		    && strncmp(p, s->ts_key, klen) == 0) {
+			if (sig_ts(s, eq + 1, vlen, out, err) == -1)
+				return (-1);
+		} else if (klen == strlen(s->sig_key)
+		    && strncmp(p, s->sig_key, klen) == 0) {
+			if (sig_mac(s, eq + 1, vlen, out, err) == -1)
+				return (-1);
+		}
+		/* Other keys (Stripe's v0: test mode's) are not ours. */
+	}
+	if (out->t[0] == '\0') {
+		snprintf(why, sizeof(why), "no %s", s->ts_key);
+		return (garbled(s, err, why));
+	}
+	if (out->nv1 == 0) {
+		snprintf(why, sizeof(why), "no %s signature", s->sig_key);
+		return (garbled(s, err, why));
+	}
+	return (0);
+}
+
+int
+billing_sig_verify(const struct billing_sig_scheme *s, const char *header,
+    const char *body, size_t len, const char *secret, int64_t now,
+    int64_t tolerance_s, struct lx_err *err)
 {
 	crypto_auth_hmacsha256_state st;
 	unsigned char mac[crypto_auth_hmacsha256_BYTES];
@@ -131,16 +168,17 @@ billing_stripe_verify(const char *header, const char *body, size_t len,
 
 	if (secret == NULL || *secret == '\0') {
 		lx_err_set(err, 500, "provider_not_configured",
-		    "no Stripe webhook signing secret");
+		    "no %s webhook signing secret", s->name);
 		goto out;
 	}
-	if (billing_stripe_sig_parse(header, &sig, err) == -1)
+	if (billing_sig_parse(s, header, &sig, err) == -1)
 		goto out;
 	crypto_auth_hmacsha256_init(
 	    &st, (const unsigned char *)secret, strlen(secret));
 	crypto_auth_hmacsha256_update(
 	    &st, (const unsigned char *)sig.t, strlen(sig.t));
-	crypto_auth_hmacsha256_update(&st, (const unsigned char *)".", 1);
+	crypto_auth_hmacsha256_update(
+	    &st, (const unsigned char *)&s->joiner, 1);
 	crypto_auth_hmacsha256_update(&st, (const unsigned char *)body, len);
 	crypto_auth_hmacsha256_final(&st, mac);
 	/* Every entry is compared, in constant time each. */
@@ -148,8 +186,9 @@ billing_stripe_verify(const char *header, const char *body, size_t len,
 		match |= crypto_verify_32(mac, sig.v1[i]) == 0;
 	if (!match) {
 		lx_err_set(err, 400, "invalid_signature",
-		    "no v1 signature of the Stripe-Signature header matches "
-		    "the body under the configured signing secret");
+		    "no %s signature of the %s header matches the body under "
+		    "the configured signing secret",
+		    s->sig_key, s->header);
 		goto out;
 	}
 	/* Checked once the signature holds, as Stripe's libraries do:
@@ -167,6 +206,24 @@ out:
 	sodium_memzero(&st, sizeof(st));
 	sodium_memzero(mac, sizeof(mac));
 	return (ret);
+}
+
+const struct billing_sig_scheme billing_stripe_scheme = { "Stripe-Signature",
+	"Stripe", ',', "t", "v1", "a v1", '.' };
+
+int
+billing_stripe_sig_parse(
+    const char *header, struct billing_stripe_sig *out, struct lx_err *err)
+{
+	return (billing_sig_parse(&billing_stripe_scheme, header, out, err));
+}
+
+int
+billing_stripe_verify(const char *header, const char *body, size_t len,
+    const char *secret, int64_t now, int64_t tolerance_s, struct lx_err *err)
+{
+	return (billing_sig_verify(&billing_stripe_scheme, header, body, len,
+	    secret, now, tolerance_s, err));
 }
 
 /* --- the event --- */
